@@ -308,10 +308,17 @@ def _check_and_build(
             lookup.setdefault(key, row["code"])
     need_lookup: dict[str, str] = {}
     for i, row in needs.iterrows():
-        for label in [row["code"], row["name_zh"], row["name_en"], *_split(row["aliases"])]:
+        for label in [
+            row["code"],
+            row["name_zh"],
+            row["name_en"],
+            *_split(row["aliases"]),
+        ]:
             key = normalize_label(label)
             if key in need_lookup and need_lookup[key] != row["code"]:
-                bad(need_sources[i], "aliases", label, "label already names a need kind")
+                bad(
+                    need_sources[i], "aliases", label, "label already names a need kind"
+                )
             need_lookup.setdefault(key, row["code"])
     if problems:
         raise ValidationError(problems)
@@ -345,9 +352,7 @@ def _load(extra: tuple[str, ...]) -> Taxonomy:
             df = _read_csv(path, _NEED_COLUMNS)[_NEED_COLUMNS]
             start = len(needs)
             needs = pd.concat([needs, df], ignore_index=True)
-            need_sources.update(
-                {start + i: (str(path), i + 2) for i in range(len(df))}
-            )
+            need_sources.update({start + i: (str(path), i + 2) for i in range(len(df))})
         else:
             df = _read_csv(path, _CAUSE_COLUMNS[:5])
             for col in _CAUSE_COLUMNS:
@@ -361,7 +366,9 @@ def _load(extra: tuple[str, ...]) -> Taxonomy:
     return _check_and_build(causes, needs, version, sources, need_sources)
 
 
-def load_taxonomy(extra: str | PathLike | Iterable[str | PathLike] | None = None) -> Taxonomy:
+def load_taxonomy(
+    extra: str | PathLike | Iterable[str | PathLike] | None = None,
+) -> Taxonomy:
     """Load the shipped taxonomy, optionally extended by a county's files.
 
     Parameters
