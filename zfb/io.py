@@ -81,10 +81,20 @@ _BOUNDS = {
 
 # reading
 def _decode(data: bytes, name: str) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+    for bom, codec in (
+        (b"\xef\xbb\xbf", "utf-8-sig"),
+        (b"\xff\xfe", "utf-16"),
+        (b"\xfe\xff", "utf-16"),
+    ):
+        if data.startswith(bom):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{name}: the file starts as {codec.upper()} but byte "
+                    f"{exc.start} is not valid {codec.upper()}; save it again "
+                    "as CSV UTF-8"
+                ) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -453,6 +463,8 @@ def validate_households(
         ids = pseudo if ids is None else ids.where(ids != "", pseudo)
     if ids is not None:
         missing = ids == ""
+        if chk.present("id_number"):
+            missing &= raw["id_number"] == ""  # a bad number is reported already
         for i in ids.index[missing]:
             chk.add(
                 i,
@@ -714,13 +726,22 @@ def read_projects(
     *,
     taxonomy: Taxonomy | None = None,
     townships: Iterable[str] | None = None,
+    mapping: str | PathLike | None = None,
 ) -> pd.DataFrame:
     """Read a projects file (CSV or XLSX) into the canonical table.
 
-    See :func:`validate_projects` for the result and the errors raised.
+    ``mapping`` names a shipped mapping or a mapping file that turns another
+    table (for example Kiva's loan themes) into projects, as in
+    :func:`read_households`. See :func:`validate_projects` for the result and
+    the errors raised.
     """
+    raw = read_table(path)
+    if mapping is not None:
+        from .survey import apply_mapping, load_mapping
+
+        raw = apply_mapping(raw, load_mapping(mapping), source=str(path))
     return validate_projects(
-        read_table(path), source=str(path), taxonomy=taxonomy, townships=townships
+        raw, source=str(path), taxonomy=taxonomy, townships=townships
     )
 
 

@@ -1,0 +1,395 @@
+"""The ``zfb`` command line: a thin layer over the library's functions.
+
+Exit status: 0 on success, 2 on bad input (the problems on standard error, no
+traceback), 1 on an unexpected failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import ValidationError, ZfbError
+
+logger = logging.getLogger("zfb")
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+
+
+def _taxonomy(args):
+    from .taxonomy import load_taxonomy
+
+    return load_taxonomy(args.causes or None)
+
+
+def _townships(args):
+    if not getattr(args, "townships", None):
+        return None
+    from .io import read_table
+
+    table = read_table(args.townships)
+    col = "name" if "name" in table.columns else table.columns[0]
+    return [t for t in table[col] if t]
+
+
+def _read_households(args, path=None):
+    from .io import read_households
+
+    return read_households(
+        path or args.households,
+        taxonomy=_taxonomy(args),
+        townships=_townships(args),
+        mapping=getattr(args, "mapping", None),
+    )
+
+
+def _read_projects(args, path=None):
+    from .io import read_projects
+
+    return read_projects(
+        path or args.projects,
+        taxonomy=_taxonomy(args),
+        townships=_townships(args),
+        mapping=getattr(args, "projects_mapping", None),
+    )
+
+
+# commands
+def cmd_causes(args) -> int:
+    """Print the taxonomy as CSV."""
+    _taxonomy(args).to_frame().to_csv(sys.stdout, index=False, lineterminator="\n")
+    return EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    """Validate one file and say what it holds."""
+    from .io import read_table
+
+    kind = args.kind
+    if kind is None:
+        if args.mapping:
+            kind = "households"
+        else:
+            from .schema import canonical_header
+
+            headers = read_table(args.file).columns
+            is_project = any(
+                canonical_header(h, "projects") == "project_id" for h in headers
+            )
+            kind = "projects" if is_project else "households"
+    if kind == "households":
+        table = _read_households(args, args.file)
+        people = int(table["size"].sum())
+        print(
+            f"{args.file}: OK, {len(table)} households ({people} people) in "
+            f"{table['township'].nunique()} townships"
+        )
+    else:
+        args.projects_mapping = args.mapping
+        table = _read_projects(args, args.file)
+        print(
+            f"{args.file}: OK, {len(table)} projects of "
+            f"{table['funder'].nunique()} funders, budget "
+            f"{table['budget'].sum():,.0f} CNY, capacity "
+            f"{int(table['capacity'].sum())} households"
+        )
+    return EXIT_OK
+
+
+def _write_match_outputs(result, out: Path) -> dict[str, Path]:
+    from .io import write_table
+
+    out.mkdir(parents=True, exist_ok=True)
+    cols = ["household_id", "project_id", "amount", "score", "explanation"]
+    extra = [c for c in result.matches.columns if c not in cols]
+    files = {
+        "matches.csv": result.matches[cols + extra],
+        "unmatched.csv": result.unmatched,
+        "projects.csv": result.projects,
+        "edges.csv": result.edges,
+    }
+    return {name: write_table(df, out / name) for name, df in files.items()}
+
+
+def cmd_match(args) -> int:
+    """Match households to projects and write the result tables."""
+    from .matching import match_single
+
+    t0 = time.perf_counter()
+    households = _read_households(args)
+    projects = _read_projects(args)
+    t_read = time.perf_counter() - t0
+    result = match_single(
+        households,
+        projects,
+        taxonomy=_taxonomy(args),
+        time_limit=args.time_limit,
+        progress=not args.quiet,
+    )
+    paths = _write_match_outputs(result, Path(args.out))
+    print(
+        f"matched {len(result.matches)} of {len(households)} households to "
+        f"{result.matches['project_id'].nunique()} of {len(projects)} projects; "
+        f"amount {result.matches['amount'].sum():,.0f} CNY"
+    )
+    gap = "" if not result.gap else f", gap {result.gap:.2%}"
+    print(f"total score {result.total_score:.4f} ({result.status}{gap})")
+    if not args.quiet:
+        print(
+            f"read {t_read:.2f} s; "
+            + "; ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())
+        )
+        for path in paths.values():
+            print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    """Write the county report."""
+    from .io import read_table
+    from .report import write_report
+
+    households = _read_households(args)
+    projects = _read_projects(args) if args.projects else None
+    matches = read_table(args.matches) if args.matches else None
+    if matches is not None:
+        import pandas as pd
+
+        for col in ("amount", "score"):
+            if col in matches.columns:
+                matches[col] = pd.to_numeric(matches[col], errors="coerce")
+    path = write_report(
+        households,
+        args.out,
+        projects=projects,
+        matches=matches,
+        title=args.title,
+        taxonomy=_taxonomy(args),
+    )
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_generate(args) -> int:
+    """Generate a synthetic county."""
+    from .synth import generate_county, write_county
+
+    county = generate_county(
+        n_households=args.households, n_projects=args.projects, seed=args.seed
+    )
+    for path in write_county(county, args.out):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _sample_dir() -> Path | None:
+    here = Path.cwd() / "data" / "sample"
+    repo = Path(__file__).resolve().parents[1] / "data" / "sample"
+    for path in (here, repo):
+        if (path / "households.csv").is_file() and (path / "projects.csv").is_file():
+            return path
+    return None
+
+
+def cmd_demo(args) -> int:
+    """Match the shipped sample county and write its report."""
+    out = Path(args.out)
+    sample = Path(args.sample) if args.sample else _sample_dir()
+    if sample is None:
+        from .synth import generate_county, write_county
+
+        print("data/sample not found: generating the sample county (seed 2016)")
+        sample = out / "sample"
+        write_county(
+            generate_county(n_households=2000, n_projects=60, seed=2016), sample
+        )
+    args.households = str(sample / "households.csv")
+    args.projects = str(sample / "projects.csv")
+    args.mapping = args.projects_mapping = None
+    print(f"sample county: {sample}")
+    cmd_match(args)
+    args.matches = str(out / "matches.csv")
+    args.out = str(out / "report.html")
+    args.title = args.title or "镇雄县(示例) 帮扶对接报告 · Sample county report"
+    return cmd_report(args)
+
+
+# parser
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--causes",
+        action="append",
+        metavar="FILE",
+        help="a county's extra causes or need kinds (CSV; may be repeated)",
+    )
+    p.add_argument(
+        "--townships",
+        metavar="FILE",
+        help="CSV whose 'name' column lists the county's townships; "
+        "any other township is an error",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``zfb`` command."""
+    parser = argparse.ArgumentParser(
+        prog="zfb",
+        description="Precision poverty alleviation: validate household and project "
+        "files, match households to projects optimally, and write county reports.",
+    )
+    parser.add_argument("--version", action="version", version=f"zfb {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="log more (-vv: debug)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "causes",
+        help="print the taxonomy of causes of poverty as CSV",
+        description="Print the causes of poverty as CSV: code, level (1 primary, "
+        "2 secondary), parent, name_zh, name_en. A household's causes may be given "
+        "by any code, name or alias of this taxonomy.",
+    )
+    _common(p)
+    p.set_defaults(func=cmd_causes)
+
+    p = sub.add_parser(
+        "validate",
+        help="check a households or projects file and list every problem",
+        description="Check a households or projects file (CSV or XLSX; UTF-8, "
+        "GB18030/GBK). Every problem is listed on standard error with its file, "
+        "row, column, value and rule; the exit status is 2 if there is any.",
+    )
+    p.add_argument("file", help="the CSV or XLSX file")
+    p.add_argument(
+        "--kind",
+        choices=["households", "projects"],
+        help="what the file holds (default: guessed from its headers)",
+    )
+    p.add_argument(
+        "--mapping",
+        metavar="NAME_OR_FILE",
+        help="survey mapping that turns the file into zfb rows (costa_rica, "
+        "kiva_loans, kiva_themes, or a .toml file; see docs/surveys.md)",
+    )
+    _common(p)
+    p.set_defaults(func=cmd_validate)
+
+    def match_args(p):
+        p.add_argument("--households", required=True, metavar="FILE")
+        p.add_argument("--projects", required=True, metavar="FILE")
+        p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+        p.add_argument(
+            "--mapping", metavar="NAME_OR_FILE", help="survey mapping for households"
+        )
+        p.add_argument(
+            "--projects-mapping", metavar="NAME_OR_FILE", help="mapping for projects"
+        )
+
+    def solve_args(p):
+        p.add_argument(
+            "--time-limit",
+            type=float,
+            default=60.0,
+            metavar="SECONDS",
+            help="time limit of the integer program when budgets bind (default 60); "
+            "the gap to the proven bound is reported",
+        )
+        p.add_argument("-q", "--quiet", action="store_true", help="print less")
+
+    p = sub.add_parser(
+        "match",
+        help="match households to projects (single mode) and write the results",
+        description="Match each household to at most one project, each project "
+        "within its capacity and budget, maximising the total score (relevance "
+        "times priority; see docs/matching.md). Writes matches.csv, unmatched.csv, "
+        "projects.csv and edges.csv to --out and prints the total score.",
+    )
+    match_args(p)
+    solve_args(p)
+    _common(p)
+    p.set_defaults(func=cmd_match)
+
+    p = sub.add_parser(
+        "report",
+        help="write the county report as one self-contained HTML file",
+        description="Write one HTML file, charts embedded, that opens offline: "
+        "sample size, cause shares, and when --matches is given the match results "
+        "and unmatched needs. No names, phone numbers or ID numbers appear in it.",
+    )
+    p.add_argument("--households", required=True, metavar="FILE")
+    p.add_argument("--projects", metavar="FILE")
+    p.add_argument("--matches", metavar="FILE", help="matches.csv from `zfb match`")
+    p.add_argument("--out", required=True, metavar="FILE", help="the HTML file")
+    p.add_argument("--title", help="title of the report")
+    p.add_argument("--mapping", metavar="NAME_OR_FILE")
+    p.add_argument("--projects-mapping", metavar="NAME_OR_FILE")
+    _common(p)
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "generate",
+        help="generate a synthetic county calibrated to published cause shares",
+        description="Generate a synthetic county (the 30 townships of 镇雄县, cause "
+        "shares calibrated to published figures; see docs/synthetic-county.md) and "
+        "write households.csv and projects.csv.",
+    )
+    p.add_argument("--households", type=int, default=45972, metavar="N")
+    p.add_argument("--projects", type=int, default=None, metavar="N")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser(
+        "demo",
+        help="match the sample county and write its report",
+        description="Read the sample county (data/sample), match it, and write "
+        "matches.csv, unmatched.csv, projects.csv, edges.csv and report.html "
+        "to --out.",
+    )
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument(
+        "--sample",
+        metavar="DIR",
+        help="folder with households.csv and projects.csv (default data/sample)",
+    )
+    p.add_argument("--title")
+    solve_args(p)
+    _common(p)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``zfb`` command; return its exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except ValidationError as exc:
+        n = len(exc.problems)
+        print(
+            f"zfb {args.command}: error: {n} problem(s) found; nothing was written:",
+            file=sys.stderr,
+        )
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ZfbError as exc:
+        print(f"zfb {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
