@@ -392,6 +392,7 @@ def validate_households(
     secret: str | bytes | None = None,
     townships: Iterable[str] | None = None,
     row_offset: int = 2,
+    keep_personal: bool = False,
 ) -> pd.DataFrame:
     """Check a households table and return it in canonical form.
 
@@ -412,6 +413,10 @@ def validate_households(
     row_offset : int, default 2
         Added to the 0-based position to give the row a person sees (the
         header is row 1).
+    keep_personal : bool, default False
+        Keep the ``name`` and ``phone`` columns, for a store that shows them
+        to the cadres of the household's village. The national ID number is
+        never kept.
 
     Returns
     -------
@@ -507,7 +512,11 @@ def validate_households(
     for name, spec in specs.items():
         if name in out or name in ("main_cause", "other_causes"):
             continue
-        if not chk.present(name) or spec.kind in ("personal", "id_number"):
+        if not chk.present(name) or spec.kind == "id_number":
+            continue
+        if spec.kind == "personal":
+            if keep_personal:
+                out[name] = chk.raw[name].replace("", pd.NA).astype("string")
             continue
         if spec.kind == "need_kind":
             out[name] = chk.codes(
@@ -531,6 +540,8 @@ def validate_households(
         else:
             _convert_common(chk, out, name, spec)
     dropped = [n for n in ("name", "phone", "id_number") if chk.present(n)]
+    if keep_personal:
+        dropped = [n for n in dropped if n == "id_number"]
     if dropped:
         logger.info("%s: personal columns dropped at read time: %s", source, dropped)
     order = [n for n in specs if n in out]
