@@ -1,0 +1,193 @@
+"""Tests of the ``zfb`` command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from zfb.cli import main
+
+from .conftest import SAMPLE, make_id_number
+
+COMMANDS = ["causes", "validate", "match", "report", "generate", "demo"]
+
+
+def run(*args: str, env: dict | None = None, cwd: Path | None = None):
+    """Run the installed ``zfb`` console script in a subprocess."""
+    exe = Path(sys.executable).with_name("zfb")
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [str(exe), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_help_of_every_command():
+    top = run("--help")
+    assert top.returncode == 0
+    for name in COMMANDS:
+        assert name in top.stdout
+        sub = run(name, "--help")
+        assert sub.returncode == 0, sub.stderr
+        assert "usage: zfb " + name in sub.stdout
+
+
+def test_causes_prints_the_taxonomy_as_csv():
+    res = run("causes")
+    assert res.returncode == 0
+    table = pd.read_csv(io.StringIO(res.stdout))
+    assert list(table.columns) == ["code", "level", "parent", "name_zh", "name_en"]
+    assert (table["level"] == 1).sum() == 8
+    assert (table["level"] == 2).sum() >= 100
+    assert "ILL.UREMIA" in set(table["code"])
+
+
+def test_validate_bad_file_lists_every_problem_without_traceback(tmp_path):
+    bad = tmp_path / "hh.csv"
+    bad.write_text(
+        "household_id,township,size,income_per_capita,causes\n"
+        "a,泼机镇,0,100,因病\n"
+        "b,泼机镇,2,abc,糖尿\n",
+        encoding="utf-8",
+    )
+    res = run("validate", str(bad))
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert "3 problem(s)" in res.stderr
+    assert f"{bad}, row 2, column 'size'" in res.stderr
+    assert "row 3, column 'income_per_capita'" in res.stderr
+    assert "ILL.DIABETES" in res.stderr  # the suggestion for 糖尿
+
+
+def test_unreadable_file_exit_2(tmp_path):
+    res = run("validate", str(tmp_path / "nope.csv"))
+    assert res.returncode == 2
+    assert "no such file" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_id_numbers_without_key_exit_2(tmp_path):
+    path = tmp_path / "hh.csv"
+    number = make_id_number("530627", "19800101", "123")
+    path.write_text(
+        f"身份证号,乡镇,人口数,人均收入,致贫原因\n{number},泼机镇,3,2000,因病\n",
+        encoding="utf-8",
+    )
+    env = {"ZFB_SECRET": "", "ZFB_CONFIG": str(tmp_path / "none.toml")}
+    res = run("validate", str(path), env=env)
+    assert res.returncode == 2
+    assert "ZFB_SECRET" in res.stderr
+    assert number not in res.stderr + res.stdout
+    ok = run("validate", str(path), env={**env, "ZFB_SECRET": "k" * 20})
+    assert ok.returncode == 0, ok.stderr
+    assert "1 households" in ok.stdout
+
+
+@pytest.fixture(scope="module")
+def sample():
+    if not (SAMPLE / "households.csv").is_file():
+        pytest.fail("data/sample/households.csv is missing: run `zfb generate`")
+    return SAMPLE
+
+
+def test_validate_sample(sample):
+    for name, word in (("households.csv", "households"), ("projects.csv", "projects")):
+        res = run("validate", str(sample / name))
+        assert res.returncode == 0, res.stderr
+        assert "OK, " in res.stdout and word in res.stdout
+
+
+def test_match_writes_the_four_tables(sample, tmp_path):
+    out = tmp_path / "out"
+    res = run(
+        "match",
+        "--households",
+        str(sample / "households.csv"),
+        "--projects",
+        str(sample / "projects.csv"),
+        "--out",
+        str(out),
+    )
+    assert res.returncode == 0, res.stderr
+    assert "total score" in res.stdout
+    matches = pd.read_csv(out / "matches.csv")
+    unmatched = pd.read_csv(out / "unmatched.csv")
+    projects = pd.read_csv(out / "projects.csv")
+    edges = pd.read_csv(out / "edges.csv")
+    households = pd.read_csv(sample / "households.csv")
+    assert list(matches.columns[:5]) == [
+        "household_id",
+        "project_id",
+        "amount",
+        "score",
+        "explanation",
+    ]
+    assert len(matches) + len(unmatched) == len(households)
+    assert matches["household_id"].is_unique
+    assert set(matches["household_id"]).isdisjoint(unmatched["household_id"])
+    pairs = set(zip(edges["household_id"], edges["project_id"], strict=True))
+    assert all(
+        p in pairs
+        for p in zip(matches["household_id"], matches["project_id"], strict=True)
+    )
+    assert {"project_id", "capacity", "budget"} <= set(projects.columns)
+    total = float(res.stdout.split("total score ")[1].split()[0])
+    assert total == pytest.approx(matches["score"].sum(), rel=1e-6)
+
+
+def test_match_on_bad_input_writes_nothing(sample, tmp_path):
+    bad = tmp_path / "projects.csv"
+    bad.write_text(
+        "project_id,funder,tags,budget,capacity\nP1,f,nonsense,100,1\n", "utf-8"
+    )
+    out = tmp_path / "out"
+    res = run(
+        "match",
+        "--households",
+        str(sample / "households.csv"),
+        "--projects",
+        str(bad),
+        "--out",
+        str(out),
+    )
+    assert res.returncode == 2
+    assert "nonsense" in res.stderr
+    assert not out.exists()
+
+
+def test_report_and_demo(sample, tmp_path):
+    code = main(["demo", "--out", str(tmp_path / "demo"), "--quiet"])
+    assert code == 0
+    for name in ("matches.csv", "unmatched.csv", "projects.csv", "edges.csv"):
+        assert (tmp_path / "demo" / name).is_file()
+    html = (tmp_path / "demo" / "report.html").read_text(encoding="utf-8")
+    assert "<html" in html.lower()
+    households = pd.read_csv(sample / "households.csv")
+    assert f"{len(households):,}" in html or str(len(households)) in html
+
+
+def test_generate_writes_a_valid_county(tmp_path):
+    res = run(
+        "generate",
+        "--households",
+        "300",
+        "--projects",
+        "12",
+        "--seed",
+        "5",
+        "--out",
+        str(tmp_path),
+    )
+    assert res.returncode == 0, res.stderr
+    ok = run("validate", str(tmp_path / "households.csv"))
+    assert ok.returncode == 0, ok.stderr
+    assert "300 households" in ok.stdout
