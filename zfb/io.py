@@ -777,6 +777,9 @@ def write_table(df: pd.DataFrame, path: str | PathLike) -> Path:
             df.to_excel(tmp, index=False, engine="openpyxl")
         else:
             df.to_csv(tmp, index=False, encoding="utf-8")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; use the umask
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
