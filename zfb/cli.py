@@ -75,7 +75,9 @@ def cmd_validate(args) -> int:
     kind = args.kind
     if kind is None:
         if args.mapping:
-            kind = "households"
+            from .survey import load_mapping
+
+            kind = load_mapping(args.mapping).table
         else:
             from .schema import canonical_header
 

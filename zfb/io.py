@@ -16,7 +16,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from os import PathLike
 from pathlib import Path
 
@@ -172,7 +172,7 @@ def read_table(path: str | PathLike) -> pd.DataFrame:
 class _Checker:
     """Collects the problems of one table while converting its columns."""
 
-    def __init__(self, df: pd.DataFrame, source: str, table: str, row_offset: int):
+    def __init__(self, df: pd.DataFrame, source: str, table: str, row_offset):
         self.source = source
         self.table = table
         self.row_offset = row_offset
@@ -204,8 +204,14 @@ class _Checker:
         return raw.apply(lambda s: s.map(_clean_cell)) if len(raw.columns) else raw
 
     def add(self, index, column: str | None, value: str, rule: str) -> None:
-        row = None if index is None else int(index) + self.row_offset
+        row = None if index is None else self.row_of(int(index))
         self.problems.append(Problem(self.source, row, column, value, rule))
+
+    def row_of(self, position: int) -> int:
+        """Row of the file a person sees for a 0-based position."""
+        if isinstance(self.row_offset, int):
+            return position + self.row_offset
+        return int(self.row_offset[position])
 
     def header(self, name: str) -> str:
         return self.headers.get(name, name)
@@ -244,7 +250,7 @@ class _Checker:
                     i,
                     self.header(name),
                     col[i],
-                    f"duplicate of row {j + self.row_offset}; must be unique",
+                    f"duplicate of row {self.row_of(j)}; must be unique",
                 )
 
     def number(self, name: str, integer: bool) -> pd.Series:
@@ -391,7 +397,7 @@ def validate_households(
     taxonomy: Taxonomy | None = None,
     secret: str | bytes | None = None,
     townships: Iterable[str] | None = None,
-    row_offset: int = 2,
+    row_offset: int | Sequence[int] = 2,
     keep_personal: bool = False,
 ) -> pd.DataFrame:
     """Check a households table and return it in canonical form.
@@ -410,9 +416,10 @@ def validate_households(
         configuration file. Only needed when the table has ID numbers.
     townships : iterable of str, optional
         When given, every township must be one of these.
-    row_offset : int, default 2
+    row_offset : int or sequence of int, default 2
         Added to the 0-based position to give the row a person sees (the
-        header is row 1).
+        header is row 1); or, for a table made by a survey mapping, the row
+        of the survey file each row came from.
     keep_personal : bool, default False
         Keep the ``name`` and ``phone`` columns, for a store that shows them
         to the cadres of the household's village. The national ID number is
@@ -563,7 +570,7 @@ def validate_projects(
     source: str = "<DataFrame>",
     taxonomy: Taxonomy | None = None,
     townships: Iterable[str] | None = None,
-    row_offset: int = 2,
+    row_offset: int | Sequence[int] = 2,
 ) -> pd.DataFrame:
     """Check a projects table and return it in canonical form.
 
@@ -706,7 +713,7 @@ def read_households(
     taxonomy, secret, townships
         See :func:`validate_households`.
     mapping : str or path-like, optional
-        Name of a shipped survey mapping (``"costa_rica"``, ``"kiva"``) or
+        Name of a shipped survey mapping (``"costa_rica"``, ``"kiva_loans"``) or
         path of a mapping file: the file is a survey table whose columns are
         turned into households by the mapping's rules (``docs/surveys.md``).
 
@@ -722,13 +729,14 @@ def read_households(
     ValidationError
         With every problem found in it.
     """
-    raw = read_table(path)
-    if mapping is not None:
-        from .survey import apply_mapping, load_mapping
-
-        raw = apply_mapping(raw, load_mapping(mapping), source=str(path))
+    raw, rows = _mapped(path, mapping, "households")
     return validate_households(
-        raw, source=str(path), taxonomy=taxonomy, secret=secret, townships=townships
+        raw,
+        source=str(path),
+        taxonomy=taxonomy,
+        secret=secret,
+        townships=townships,
+        row_offset=rows,
     )
 
 
@@ -746,14 +754,29 @@ def read_projects(
     :func:`read_households`. See :func:`validate_projects` for the result and
     the errors raised.
     """
-    raw = read_table(path)
-    if mapping is not None:
-        from .survey import apply_mapping, load_mapping
-
-        raw = apply_mapping(raw, load_mapping(mapping), source=str(path))
+    raw, rows = _mapped(path, mapping, "projects")
     return validate_projects(
-        raw, source=str(path), taxonomy=taxonomy, townships=townships
+        raw, source=str(path), taxonomy=taxonomy, townships=townships, row_offset=rows
     )
+
+
+def _mapped(path, mapping, table: str):
+    """Read ``path``, through a survey mapping when one is given."""
+    raw = read_table(path)
+    if mapping is None:
+        return raw, 2
+    from .errors import ConfigError
+    from .survey import apply_mapping, load_mapping
+
+    spec = load_mapping(mapping)
+    if spec.table != table:
+        raise ConfigError(
+            f"mapping {spec.name!r} makes {spec.table}, not {table}: give it "
+            f"for the {spec.table} file instead"
+        )
+    out = apply_mapping(raw, spec, source=str(path))
+    rows = out.attrs.get("source_rows")
+    return out, (2 if rows is None else [int(r) for r in rows])
 
 
 def write_table(df: pd.DataFrame, path: str | PathLike) -> Path:
