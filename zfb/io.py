@@ -326,7 +326,7 @@ class _Checker:
             for err in errors:
                 self.add(i, self.header(name), cell, err)
             out.append(joined)
-        return pd.Series(out, index=col.index, dtype=object)
+        return pd.Series(out, index=col.index, dtype="str")
 
 
 def _clean_cell(value: str) -> str:
@@ -371,9 +371,9 @@ def _finish(checker: _Checker, out: dict[str, pd.Series], df: pd.DataFrame):
 def _convert_common(checker: _Checker, out: dict, name: str, spec) -> None:
     kind = spec.kind
     if kind in ("str", "id"):
-        out[name] = checker.raw[name].replace("", pd.NA).astype("string")
+        out[name] = checker.raw[name].replace("", pd.NA).astype("str")
     elif kind == "text":
-        out[name] = checker.raw[name].replace("", pd.NA).astype("string")
+        out[name] = checker.raw[name].replace("", pd.NA).astype("str")
     elif kind == "int":
         out[name] = checker.number(name, integer=True)
     elif kind == "float":
@@ -486,7 +486,7 @@ def validate_households(
             )
         chk.raw["household_id"] = ids
         chk.unique("household_id", ids)
-        out["household_id"] = ids.astype("string")
+        out["household_id"] = ids.astype("str")
 
     # required plain columns
     chk.require("township", "size", "income_per_capita")
@@ -523,7 +523,7 @@ def validate_households(
             continue
         if spec.kind == "personal":
             if keep_personal:
-                out[name] = chk.raw[name].replace("", pd.NA).astype("string")
+                out[name] = chk.raw[name].replace("", pd.NA).astype("str")
             continue
         if spec.kind == "need_kind":
             out[name] = chk.codes(
@@ -647,9 +647,9 @@ def validate_projects(
         else:
             _convert_common(chk, out, name, spec)
     if "townships" not in out:
-        out["townships"] = pd.Series("*", index=df.index, dtype="string")
+        out["townships"] = pd.Series("*", index=df.index, dtype="str")
     if "modes" not in out:
-        out["modes"] = pd.Series("single", index=df.index, dtype="string")
+        out["modes"] = pd.Series("single", index=df.index, dtype="str")
     if "per_household_cap" not in out:
         out["per_household_cap"] = pd.Series(np.nan, index=df.index)
     order = [n for n in specs if n in out]
@@ -671,7 +671,7 @@ def _townships(chk: _Checker, name: str, known: set[str] | None) -> pd.Series:
                 if normalize_label(p) not in known:
                     chk.add(i, chk.header(name), p, "not a township of the county")
         out.append(";".join(parts))
-    return pd.Series(out, index=col.index, dtype="string")
+    return pd.Series(out, index=col.index, dtype="str")
 
 
 def _modes(chk: _Checker, name: str) -> pd.Series:
@@ -693,7 +693,7 @@ def _modes(chk: _Checker, name: str) -> pd.Series:
             else:
                 modes.add(mode)
         out.append(";".join(m for m in _MODE_ORDER if m in modes))
-    return pd.Series(out, index=col.index, dtype="string")
+    return pd.Series(out, index=col.index, dtype="str")
 
 
 def read_households(
