@@ -1,0 +1,599 @@
+"""A county report as one self-contained HTML file.
+
+:func:`write_report` writes, and :func:`render_report` returns, a single HTML
+page that a county office can open offline: the CSS is inline, the charts are
+PNG images embedded as base64 ``data:`` URIs, and nothing refers to another
+file or to the network. Headings are bilingual, Chinese first with English
+beside. Every number comes from :mod:`zfb.analysis`; the page computes nothing
+of its own.
+
+The report is aggregate-first: sample size, headline numbers, cause shares
+(by primary cause, secondary cause, registry option and township), match
+results and unmatched needs by cause and township. No personal data is
+printed; pseudonymous ``household_id`` values appear only in the optional
+list of unmatched households (``list_unmatched``).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import io
+import logging
+import warnings
+from collections.abc import Callable, Sequence
+from html import escape
+from os import PathLike
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from . import analysis as an
+from . import plot
+from .errors import ZfbWarning
+from .taxonomy import Taxonomy, load_taxonomy
+
+__all__ = ["render_report", "write_report"]
+
+logger = logging.getLogger(__name__)
+
+_DEFAULT_TITLE = ("致贫原因与帮扶对接报告", "Causes of poverty and matching report")
+_SECONDARY_CHART_TOP = 20
+
+_CSS = """
+body { font-family: "Noto Sans SC", "Noto Sans CJK SC", "Source Han Sans SC",
+  "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif;
+  margin: 2em auto; max-width: 68em; padding: 0 1em; color: #1b2631;
+  line-height: 1.5; }
+h1 { border-bottom: 3px solid #c0392b; padding-bottom: .3em; }
+h2 { margin-top: 2em; border-bottom: 1px solid #aab7b8; }
+.en { color: #5d6d7e; font-weight: normal; font-size: .85em; margin-left: .4em; }
+th .en { display: block; margin-left: 0; font-size: .8em; }
+table { border-collapse: collapse; margin: 1em 0; font-size: .92em; }
+th, td { border: 1px solid #d5d8dc; padding: .25em .6em; }
+thead th { background: #f2f3f4; vertical-align: bottom; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+table.headline th { text-align: left; font-weight: normal; }
+figure { margin: 1em 0; }
+figure img { max-width: 100%; height: auto; }
+p.note, p.meta { color: #5d6d7e; font-size: .9em; }
+.wide { overflow-x: auto; }
+@media print { h2 { page-break-before: auto; } figure { page-break-inside: avoid; } }
+"""
+
+#: Labels of the headline numbers of :func:`zfb.analysis.summary`.
+_HEADLINE = {
+    "households": ("户数", "households", "int"),
+    "people": ("人数", "people", "int"),
+    "townships": ("乡镇数", "townships", "int"),
+    "villages": ("村数", "villages", "int"),
+    "median_income_per_capita": (
+        "人均年收入中位数(元)",
+        "median income per person (CNY a year)",
+        "money",
+    ),
+    "households_with_need": (
+        "有需求金额的户数",
+        "households with a need amount",
+        "int",
+    ),
+    "total_need": ("需求总额(元)", "total need (CNY)", "money"),
+    "projects": ("项目数", "projects", "int"),
+    "funders": ("帮扶方数", "funders", "int"),
+    "total_budget": ("项目预算总额(元)", "total budget (CNY)", "money"),
+    "total_capacity": ("项目可帮扶户数", "project capacity (households)", "int"),
+    "matches": ("对接记录数", "match rows", "int"),
+    "matched_households": ("已对接户数", "matched households", "int"),
+    "unmatched_households": ("未对接户数", "unmatched households", "int"),
+    "share_matched": ("对接率", "share of households matched", "pct"),
+    "amount_matched": ("对接金额(元)", "amount matched (CNY)", "money"),
+    "unmet_need": ("未满足需求(元)", "unmet need (CNY)", "money"),
+    "budget_used": ("预算使用率", "share of budget used", "pct"),
+}
+
+
+# formatting
+def _fmt_int(value: object) -> str:
+    return "–" if pd.isna(value) else f"{int(value):,}"
+
+
+def _fmt_money(value: object) -> str:
+    return "–" if pd.isna(value) else f"{float(value):,.0f}"
+
+
+def _fmt_pct(value: object) -> str:
+    return "–" if pd.isna(value) else f"{float(value):.1%}"
+
+
+def _fmt_text(value: object) -> str:
+    return "" if pd.isna(value) else escape(str(value))
+
+
+_FORMATS: dict[str, Callable[[object], str]] = {
+    "int": _fmt_int,
+    "money": _fmt_money,
+    "pct": _fmt_pct,
+    "text": _fmt_text,
+}
+
+
+def _bi(zh: str, en: str) -> str:
+    """A bilingual label: Chinese, then English in a lighter span."""
+    return f'{escape(zh)}<span class="en">{escape(en)}</span>'
+
+
+# html pieces
+def _table(
+    table: pd.DataFrame,
+    columns: Sequence[tuple[str, str, str, str]],
+    *,
+    table_id: str,
+    key: str | None = None,
+) -> str:
+    """An HTML table of ``table``.
+
+    ``columns`` holds ``(column, zh, en, format)``; ``format`` is one of
+    ``int``, ``money``, ``pct`` or ``text``. Each row carries ``data-key``
+    (the escaped value of ``key``) and each cell ``data-col`` (the column).
+    """
+    head = "".join(f"<th>{_bi(zh, en)}</th>" for _, zh, en, _ in columns)
+    body = []
+    for record in table.to_dict("records"):
+        attr = ""
+        if key is not None:
+            attr = f' data-key="{escape(str(record[key]), quote=True)}"'
+        cells = []
+        for col, _, _, kind in columns:
+            cls = ' class="num"' if kind != "text" else ""
+            text = _FORMATS[kind](record[col])
+            cells.append(f'<td data-col="{col}"{cls}>{text}</td>')
+        body.append(f"<tr{attr}>{''.join(cells)}</tr>")
+    return (
+        f'<div class="wide"><table id="{table_id}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def _headline(numbers: dict[str, int | float], table_id: str) -> str:
+    rows = []
+    for key, value in numbers.items():
+        if key not in _HEADLINE:
+            continue
+        zh, en, kind = _HEADLINE[key]
+        rows.append(
+            f'<tr data-key="{key}"><th>{_bi(zh, en)}</th>'
+            f'<td data-col="value" class="num">{_FORMATS[kind](value)}</td></tr>'
+        )
+    return f'<table id="{table_id}" class="headline">{"".join(rows)}</table>'
+
+
+def _png(fig: Figure, alt: str) -> str:
+    """The figure as an ``<img>`` with a base64 PNG ``data:`` URI."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img alt="{escape(alt, quote=True)}" src="data:image/png;base64,{data}">'
+
+
+def _figure(
+    draw: Callable[..., object],
+    table: pd.DataFrame,
+    size: tuple[float, float],
+    caption: tuple[str, str],
+    **kwargs: object,
+) -> str:
+    """A chart of ``table`` drawn by ``draw``, with a bilingual caption."""
+    if table.empty:
+        return ""
+    fig = Figure(figsize=size, layout="constrained")
+    FigureCanvasAgg(fig)  # a real canvas: text extents without re-rendering
+    ax = fig.add_subplot()
+    draw(table, ax=ax, **kwargs)
+    image = _png(fig, " ".join(caption))
+    return f"<figure>{image}<figcaption>{_bi(*caption)}</figcaption></figure>"
+
+
+def _bar_height(n: int) -> tuple[float, float]:
+    return (8.0, max(2.0, 0.32 * n + 1.0))
+
+
+_CAUSE_COLUMNS = (
+    ("name_zh", "原因", "cause", "text"),
+    ("name_en", "英文名", "name in English", "text"),
+    ("households", "户数", "households", "int"),
+    ("share", "占比", "share", "pct"),
+)
+
+
+def _shares_any_main(any_: pd.DataFrame, main: pd.DataFrame) -> pd.DataFrame:
+    main = main.set_index("cause")
+    out = any_.copy()
+    out["main_households"] = out["cause"].map(main["households"]).fillna(0)
+    out["main_share"] = out["cause"].map(main["share"]).fillna(0.0)
+    return out
+
+
+_ANY_MAIN_COLUMNS = (
+    ("name_zh", "原因", "cause", "text"),
+    ("name_en", "英文名", "name in English", "text"),
+    ("households", "列有该原因的户数", "households listing it", "int"),
+    ("share", "占比", "share", "pct"),
+    ("main_households", "主因户数", "households, main cause", "int"),
+    ("main_share", "主因占比", "share, main cause", "pct"),
+)
+
+
+# sections
+def _section(anchor: str, zh: str, en: str, body: Sequence[str]) -> str:
+    return (
+        f'<section id="{anchor}"><h2>{_bi(zh, en)}</h2>' + "".join(body) + "</section>"
+    )
+
+
+def _overview(numbers: dict[str, int | float]) -> str:
+    return _section("overview", "概况", "Overview", [_headline(numbers, "headline")])
+
+
+def _causes(households: pd.DataFrame, tax: Taxonomy) -> str:
+    body = [
+        '<p class="note">占比 = 列有该原因的户数 ÷ 全部户数；一户可列多个原因，'
+        "合计可超过 100%。主因只计每户所列第一个原因，合计为 100%。"
+        '<span class="en">Share = households listing the cause ÷ all '
+        "households; a household may list several causes, so shares can add up "
+        "to more than 100 %. The main cause counts only the first cause a "
+        "household lists; those shares add up to 100 %.</span></p>"
+    ]
+
+    # primary categories
+    # the causes are split once; every table below is cause_shares on them
+    an._require(households, ["causes", "township"], "households")
+    long = an._cause_long(households["causes"], tax)
+    whole = households[[]].reset_index(drop=True)
+    by_town = households[["township"]].reset_index(drop=True)
+
+    def shares(level: str, count: str = "any", groups=whole) -> pd.DataFrame:
+        return an._shares(long, groups, level, count, tax)
+
+    prim = shares("primary")
+    prim_main = shares("primary", "main")
+    body.append(f"<h3>{_bi('主要类别', 'Primary categories')}</h3>")
+    body.append(
+        _table(
+            _shares_any_main(prim, prim_main),
+            _ANY_MAIN_COLUMNS,
+            table_id="shares-primary",
+            key="cause",
+        )
+    )
+    body.append(
+        _figure(
+            plot.plot_cause_shares,
+            prim,
+            _bar_height(len(prim)),
+            ("各类致贫原因的户数占比", "share of households by primary cause"),
+            lang="both",
+        )
+    )
+
+    # secondary causes
+    sec = shares("secondary")
+    body.append(f"<h3>{_bi('细分原因', 'Secondary causes')}</h3>")
+    body.append(
+        _figure(
+            plot.plot_cause_shares,
+            sec,
+            _bar_height(min(len(sec), _SECONDARY_CHART_TOP)),
+            (
+                f"户数最多的 {_SECONDARY_CHART_TOP} 个细分原因",
+                f"the {_SECONDARY_CHART_TOP} most frequent secondary causes",
+            ),
+            lang="both",
+            top=_SECONDARY_CHART_TOP,
+        )
+    )
+    body.append(
+        _table(
+            sec,
+            (("cause", "代码", "code", "text"), *_CAUSE_COLUMNS),
+            table_id="shares-secondary",
+            key="cause",
+        )
+    )
+
+    # registry options
+    reg = shares("registry")
+    reg_main = shares("registry", "main")
+    body.append(f"<h3>{_bi('对应国家系统选项', 'Registry options')}</h3>")
+    body.append(
+        '<p class="note">按全国扶贫开发信息系统的 13 个致贫原因选项归并。'
+        '<span class="en">Grouped into the 13 cause options of the national '
+        "registry.</span></p>"
+    )
+    body.append(
+        _table(
+            _shares_any_main(reg, reg_main),
+            _ANY_MAIN_COLUMNS,
+            table_id="shares-registry",
+            key="cause",
+        )
+    )
+
+    # by township
+    town = shares("primary", groups=by_town)
+    body.append(f"<h3>{_bi('各乡镇', 'By township')}</h3>")
+    n_towns = town["township"].nunique()
+    body.append(
+        _figure(
+            plot.plot_cause_shares_by_township,
+            town,
+            (9.0, max(3.0, 0.3 * n_towns + 2.5)),
+            ("各乡镇各类致贫原因的户数占比", "share of households by township"),
+            lang="both",
+        )
+    )
+    wide = town.pivot_table(
+        index="township", columns="cause", values="share", fill_value=0.0, sort=False
+    )
+    totals = town.drop_duplicates("township").set_index("township")["total"]
+    codes = [c for c in tax.primaries if c in wide.columns]
+    wide = wide.reindex(columns=codes).reset_index()
+    wide.insert(1, "total", wide["township"].map(totals))
+    columns = [
+        ("township", "乡镇", "township", "text"),
+        ("total", "户数", "households", "int"),
+    ]
+    columns += [(c, tax.name(c, "zh"), tax.name(c, "en"), "pct") for c in codes]
+    body.append(_table(wide, columns, table_id="shares-township", key="township"))
+    return _section("causes", "致贫原因", "Causes of poverty", body)
+
+
+def _matches(
+    households: pd.DataFrame,
+    matches: pd.DataFrame,
+    projects: pd.DataFrame | None,
+    numbers: dict[str, int | float],
+    town: pd.DataFrame,
+) -> str:
+    keys = ["matched_households", "unmatched_households", "share_matched"]
+    keys += ["amount_matched", "unmet_need", "budget_used"]
+    body = [_headline({k: numbers[k] for k in keys if k in numbers}, "match-headline")]
+
+    # by township
+    body.append(f"<h3>{_bi('各乡镇', 'By township')}</h3>")
+    body.append(
+        _figure(
+            plot.plot_matches_by_township,
+            town,
+            _bar_height(len(town)),
+            ("各乡镇登记户数与已对接户数", "households and matched households"),
+            lang="both",
+        )
+    )
+    columns = (
+        ("township", "乡镇", "township", "text"),
+        ("households", "户数", "households", "int"),
+        ("matched", "已对接", "matched", "int"),
+        ("share_matched", "对接率", "share matched", "pct"),
+        ("amount", "对接金额(元)", "amount (CNY)", "money"),
+        ("need", "需求金额(元)", "need (CNY)", "money"),
+        ("unmet_need", "未满足需求(元)", "unmet need (CNY)", "money"),
+    )
+    body.append(_table(town, columns, table_id="matches-township", key="township"))
+
+    # by project
+    proj = an.matches_by_project(matches, projects)
+    body.append(f"<h3>{_bi('各项目', 'By project')}</h3>")
+    columns = [("project_id", "项目编号", "project", "text")]
+    if projects is not None:
+        columns += [
+            ("title", "项目名称", "title", "text"),
+            ("funder", "帮扶方", "funder", "text"),
+        ]
+    columns += [
+        ("households", "已对接户数", "matched households", "int"),
+        ("amount", "对接金额(元)", "amount (CNY)", "money"),
+    ]
+    if projects is not None:
+        columns += [
+            ("capacity", "可帮扶户数", "capacity", "int"),
+            ("capacity_used", "名额使用率", "capacity used", "pct"),
+            ("budget", "预算(元)", "budget (CNY)", "money"),
+            ("budget_used", "预算使用率", "budget used", "pct"),
+        ]
+    body.append(_table(proj, columns, table_id="matches-project", key="project_id"))
+    return _section("matches", "对接结果", "Match results", body)
+
+
+def _unmatched(
+    households: pd.DataFrame,
+    matches: pd.DataFrame,
+    town: pd.DataFrame,
+    tax: Taxonomy,
+    list_unmatched: int,
+) -> str:
+    body = [
+        '<p class="note">未对接户：没有任何对接记录的户，按主因（所列第一个原因）'
+        '计。<span class="en">Unmatched households: households with no match, '
+        "counted under their main (first) cause.</span></p>"
+    ]
+    causes = an.unmatched_by_cause(households, matches, level="primary", taxonomy=tax)
+    body.append(f"<h3>{_bi('按主因', 'By main cause')}</h3>")
+    body.append(
+        _figure(
+            plot.plot_cause_shares,
+            causes,
+            _bar_height(len(causes)),
+            ("未对接户的主因构成", "main causes of unmatched households"),
+            lang="both",
+            color="#7f8c8d",
+        )
+    )
+    columns = (
+        *_CAUSE_COLUMNS,
+        ("need", "需求金额(元)", "need (CNY)", "money"),
+    )
+    body.append(_table(causes, columns, table_id="unmatched-cause", key="cause"))
+
+    town = town.sort_values(["unmatched", "township"], ascending=[False, True])
+    body.append(f"<h3>{_bi('按乡镇', 'By township')}</h3>")
+    columns = (
+        ("township", "乡镇", "township", "text"),
+        ("unmatched", "未对接户数", "unmatched households", "int"),
+        ("households", "户数", "households", "int"),
+        ("unmet_need", "未满足需求(元)", "unmet need (CNY)", "money"),
+    )
+    body.append(_table(town, columns, table_id="unmatched-township", key="township"))
+
+    if list_unmatched > 0:
+        left = households[~an.is_matched(households, matches)]
+        listed = pd.DataFrame(
+            {
+                "household_id": left["household_id"].to_numpy(),
+                "township": left["township"].to_numpy(),
+                "main_cause": an.main_cause(
+                    left, level="secondary", taxonomy=tax
+                ).to_numpy(),
+                "need_kind": (
+                    left["need_kind"].to_numpy() if "need_kind" in left else pd.NA
+                ),
+                "need_amount": left["need_amount"].to_numpy(),
+            }
+        )
+        listed = listed.sort_values(
+            ["need_amount", "household_id"], ascending=[False, True]
+        ).head(list_unmatched)
+        listed["main_cause"] = listed["main_cause"].map(tax.causes["name_zh"])
+        heading = _bi("需求金额最大的未对接户", "Unmatched households, largest needs")
+        body.append(f"<h3>{heading}</h3>")
+        columns = (
+            ("household_id", "户编号(假名)", "household (pseudonym)", "text"),
+            ("township", "乡镇", "township", "text"),
+            ("main_cause", "主因", "main cause", "text"),
+            ("need_kind", "需求类型", "need kind", "text"),
+            ("need_amount", "需求金额(元)", "need (CNY)", "money"),
+        )
+        body.append(_table(listed, columns, table_id="unmatched-list"))
+    return _section("unmatched", "未对接需求", "Unmatched needs", body)
+
+
+# public
+def render_report(
+    households: pd.DataFrame,
+    *,
+    projects: pd.DataFrame | None = None,
+    matches: pd.DataFrame | None = None,
+    title: str | None = None,
+    taxonomy: Taxonomy | None = None,
+    list_unmatched: int = 0,
+) -> str:
+    """Return the county report as one self-contained HTML document.
+
+    Parameters
+    ----------
+    households : DataFrame
+        Canonical households table.
+    projects : DataFrame, optional
+        Canonical projects table; adds the supply numbers and, with
+        ``matches``, each project's use of capacity and budget.
+    matches : DataFrame, optional
+        Matches table (``household_id``, ``project_id``, ``amount``, ...);
+        adds the sections on match results and unmatched needs.
+    title : str, optional
+        Title of the page (escaped); default a bilingual generic title.
+    taxonomy : Taxonomy, optional
+        Default :func:`zfb.load_taxonomy`.
+    list_unmatched : int, default 0
+        Also list up to this many unmatched households with the largest
+        need amounts (pseudonymous ``household_id``, township, main cause,
+        need kind and amount). 0 keeps the report aggregate only.
+
+    Returns
+    -------
+    str
+        An HTML5 document in UTF-8 with inline CSS and base64 PNG charts.
+        Every text that comes from the data (township names, project titles,
+        funder names, the title) is HTML-escaped.
+
+    Notes
+    -----
+    Each table row carries ``data-key`` and each cell ``data-col`` so that
+    the numbers can be read back by a program. Rows of ``matches`` naming
+    a household or a project the tables do not hold are left out, with one
+    :class:`~zfb.errors.ZfbWarning` for the households and one for the
+    projects.
+    """
+    from . import __version__
+
+    tax = taxonomy or load_taxonomy()
+    if list_unmatched < 0:
+        raise ValueError(f"list_unmatched must be 0 or more; got {list_unmatched}")
+    numbers = an.summary(households, projects, matches)
+    heading = escape(title) if title is not None else _bi(*_DEFAULT_TITLE)
+    page_title = (
+        escape(title) if title is not None else escape(" ".join(_DEFAULT_TITLE))
+    )
+    today = _dt.date.today().isoformat()
+    sections = [_overview(numbers), _causes(households, tax)]
+    if matches is not None:
+        with warnings.catch_warnings():
+            # summary has already warned about unknown households
+            warnings.filterwarnings("ignore", "[0-9]+ row.*household_id", ZfbWarning)
+            town = an.matches_by_township(households, matches)
+            sections.append(_matches(households, matches, projects, numbers, town))
+            sections.append(_unmatched(households, matches, town, tax, list_unmatched))
+    meta = (
+        f'<p class="meta">{_bi("生成日期", "generated")} {today} · zfb '
+        f"{escape(__version__)} · {_bi('致贫原因分类', 'cause taxonomy')} "
+        f"{escape(tax.version)} · {_bi('样本户数', 'sample size')} "
+        f"{_fmt_int(numbers['households'])}</p>"
+    )
+    logger.debug("report rendered for %d households", numbers["households"])
+    return (
+        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{page_title}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<header><h1>{heading}</h1>{meta}</header>\n"
+        + "\n".join(sections)
+        + "\n</body>\n</html>\n"
+    )
+
+
+def write_report(
+    households: pd.DataFrame,
+    path: str | PathLike[str],
+    *,
+    projects: pd.DataFrame | None = None,
+    matches: pd.DataFrame | None = None,
+    title: str | None = None,
+    taxonomy: Taxonomy | None = None,
+    list_unmatched: int = 0,
+) -> Path:
+    """Write the county report to ``path`` as one self-contained HTML file.
+
+    Parameters are those of :func:`render_report`; ``path`` is the file to
+    write (UTF-8), replaced when it exists. Its folder must exist.
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Examples
+    --------
+    >>> write_report(households, "report.html", matches=matches)  # doctest: +SKIP
+    PosixPath('report.html')
+    """
+    html = render_report(
+        households,
+        projects=projects,
+        matches=matches,
+        title=title,
+        taxonomy=taxonomy,
+        list_unmatched=list_unmatched,
+    )
+    out = Path(path)
+    out.write_text(html, encoding="utf-8")
+    logger.info("report written to %s", out)
+    return out
