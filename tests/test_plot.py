@@ -301,4 +301,4 @@ def test_a_font_file_without_chinese_glyphs_is_not_chosen():
 def test_no_font_found_is_a_config_error(monkeypatch):
     monkeypatch.setattr(plot, "_candidate_paths", lambda: iter(()))
     with pytest.raises(ConfigError, match="pylopdf-fonts-zh-cn"):
-        plot.use_cjk_font.__wrapped__()
+        plot.cjk_font_path.__wrapped__()

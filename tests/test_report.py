@@ -200,7 +200,23 @@ def test_no_external_resource(html, page):
     for tag in ("script", "link", "iframe", "object", "embed", "form"):
         assert page.tags[tag] == 0, tag
     style = re.search(r"<style>(.*?)</style>", html, flags=re.S).group(1)
-    assert "url(" not in style and "@import" not in style
+    assert "@import" not in style
+    # the only url() is the embedded font, a data URI
+    urls = re.findall(r"url\(([^)]*)\)", style)
+    assert all(u.startswith("data:font/otf;base64,") for u in urls), urls
+
+
+def test_embedded_font_has_every_chinese_character_shown(html):
+    from fontTools.ttLib import TTFont
+
+    style = re.search(r"<style>(.*?)</style>", html, flags=re.S).group(1)
+    data = re.search(r"url\(data:font/otf;base64,([^)]*)\)", style).group(1)
+    font = TTFont(io.BytesIO(base64.b64decode(data, validate=True)))
+    cmap = font.getBestCmap()
+    body = html.split("</style>", 1)[1]
+    shown = {ord(c) for c in body if 0x4E00 <= ord(c) <= 0x9FFF}
+    assert shown and shown <= set(cmap)
+    assert len(data) < 2_000_000  # a subset, not the 8 MB font
 
 
 def test_embedded_images_decode_as_png(page):

@@ -96,6 +96,25 @@ def _candidate_paths() -> Iterator[Path]:
 
 
 @functools.cache
+def cjk_font_path() -> Path:
+    """Path of the font file :func:`use_cjk_font` uses.
+
+    Raises
+    ------
+    ConfigError
+        If no font with Chinese glyphs is found.
+    """
+    for path in _candidate_paths():
+        if path.is_file() and _has_glyphs(path):
+            return path
+    raise ConfigError(
+        "no font with Chinese glyphs was found: install the Python package "
+        "pylopdf-fonts-zh-cn (pip install pylopdf-fonts-zh-cn) or a system CJK "
+        "font such as Noto Sans CJK SC or WenQuanYi"
+    )
+
+
+@functools.cache
 def use_cjk_font() -> str:
     """Find a font with Chinese glyphs, register it with matplotlib.
 
@@ -127,17 +146,11 @@ def use_cjk_font() -> str:
     >>> ax = Figure().add_subplot()
     >>> _ = ax.set_title("致贫原因", fontfamily=[family, "sans-serif"])
     """
-    for path in _candidate_paths():
-        if path.is_file() and _has_glyphs(path):
-            font_manager.fontManager.addfont(str(path))
-            family = font_manager.FontProperties(fname=str(path)).get_name()
-            logger.debug("using font %r for Chinese labels", family)
-            return family
-    raise ConfigError(
-        "no font with Chinese glyphs was found: install the Python package "
-        "pylopdf-fonts-zh-cn (pip install pylopdf-fonts-zh-cn) or a system CJK "
-        "font such as Noto Sans CJK SC or WenQuanYi"
-    )
+    path = cjk_font_path()
+    font_manager.fontManager.addfont(str(path))
+    family = font_manager.FontProperties(fname=str(path)).get_name()
+    logger.debug("using font %r for Chinese labels", family)
+    return family
 
 
 def _families() -> list[str]:
