@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .errors import ValidationError, ZfbError
+from .errors import InputError, ValidationError, ZfbError
 
 logger = logging.getLogger("zfb")
 
@@ -39,11 +40,23 @@ def _townships(args):
     return [t for t in table[col] if t]
 
 
+def _from_store(args) -> bool:
+    """Whether tables are read from the store (``--db`` or ZFB_DATABASE_URL)."""
+    return bool(getattr(args, "db", None) or os.environ.get("ZFB_DATABASE_URL"))
+
+
 def _read_households(args, path=None):
     from .io import read_households
 
+    path = path or args.households
+    if path is None:
+        if not _from_store(args):
+            raise InputError("give --households FILE, or --db URL to read the store")
+        from .store.commands import load_households
+
+        return load_households(args.db)
     return read_households(
-        path or args.households,
+        path,
         taxonomy=_taxonomy(args),
         townships=_townships(args),
         mapping=getattr(args, "mapping", None),
@@ -53,8 +66,15 @@ def _read_households(args, path=None):
 def _read_projects(args, path=None):
     from .io import read_projects
 
+    path = path or args.projects
+    if path is None:
+        if not _from_store(args):
+            raise InputError("give --projects FILE, or --db URL to read the store")
+        from .store.commands import load_projects
+
+        return load_projects(args.db)
     return read_projects(
-        path or args.projects,
+        path,
         taxonomy=_taxonomy(args),
         townships=_townships(args),
         mapping=getattr(args, "projects_mapping", None),
@@ -136,6 +156,11 @@ def cmd_match(args) -> int:
         progress=not args.quiet,
     )
     paths = _write_match_outputs(result, Path(args.out))
+    if _from_store(args) and args.households is None:
+        from .store.commands import save_match_result
+
+        saved = save_match_result(args.db, result.matches)
+        print(f"stored the matches as proposals: {saved}")
     print(
         f"matched {len(result.matches)} of {len(households)} households to "
         f"{result.matches['project_id'].nunique()} of {len(projects)} projects; "
@@ -159,7 +184,9 @@ def cmd_report(args) -> int:
     from .report import write_report
 
     households = _read_households(args)
-    projects = _read_projects(args) if args.projects else None
+    projects = (
+        _read_projects(args) if args.projects or args.households is None else None
+    )
     matches = read_table(args.matches) if args.matches else None
     if matches is not None:
         import pandas as pd
@@ -284,9 +311,18 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_validate)
 
+    def db_arg(p):
+        p.add_argument(
+            "--db",
+            metavar="URL",
+            help="read households and projects not given as files from the store "
+            "(SQLite path or postgresql:// URL; default ZFB_DATABASE_URL)",
+        )
+
     def match_args(p):
-        p.add_argument("--households", required=True, metavar="FILE")
-        p.add_argument("--projects", required=True, metavar="FILE")
+        p.add_argument("--households", metavar="FILE", help="households file")
+        p.add_argument("--projects", metavar="FILE", help="projects file")
+        db_arg(p)
         p.add_argument("--out", required=True, metavar="DIR", help="output folder")
         p.add_argument(
             "--mapping", metavar="NAME_OR_FILE", help="survey mapping for households"
@@ -326,9 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
         "sample size, cause shares, and when --matches is given the match results "
         "and unmatched needs. No names, phone numbers or ID numbers appear in it.",
     )
-    p.add_argument("--households", required=True, metavar="FILE")
+    p.add_argument("--households", metavar="FILE", help="households file")
     p.add_argument("--projects", metavar="FILE")
     p.add_argument("--matches", metavar="FILE", help="matches.csv from `zfb match`")
+    db_arg(p)
     p.add_argument("--out", required=True, metavar="FILE", help="the HTML file")
     p.add_argument("--title", help="title of the report")
     p.add_argument("--mapping", metavar="NAME_OR_FILE")
@@ -366,6 +403,10 @@ def build_parser() -> argparse.ArgumentParser:
     solve_args(p)
     _common(p)
     p.set_defaults(func=cmd_demo)
+
+    from .store.commands import add_commands
+
+    add_commands(sub)
     return parser
 
 

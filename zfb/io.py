@@ -703,6 +703,7 @@ def read_households(
     secret: str | bytes | None = None,
     townships: Iterable[str] | None = None,
     mapping: str | PathLike | None = None,
+    keep_personal: bool = False,
 ) -> pd.DataFrame:
     """Read a households file (CSV or XLSX) into the canonical table.
 
@@ -710,7 +711,7 @@ def read_households(
     ----------
     path : str or path-like
         The file; see :func:`read_table` for formats and encodings.
-    taxonomy, secret, townships
+    taxonomy, secret, townships, keep_personal
         See :func:`validate_households`.
     mapping : str or path-like, optional
         Name of a shipped survey mapping (``"costa_rica"``, ``"kiva_loans"``) or
@@ -737,6 +738,7 @@ def read_households(
         secret=secret,
         townships=townships,
         row_offset=rows,
+        keep_personal=keep_personal,
     )
 
 
@@ -793,7 +795,9 @@ def write_table(df: pd.DataFrame, path: str | PathLike) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent
+    )
     os.close(fd)
     try:
         if path.suffix.lower() == ".xlsx":

@@ -1,0 +1,187 @@
+"""The store's commands (``zfb import``, ``zfb export``) and the readers
+``zfb match --db`` and ``zfb report --db`` use."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from contextlib import redirect_stderr, redirect_stdout
+
+import pandas as pd
+import pytest
+
+from tests import test_store_support as support
+from tests.test_store_support import write_county
+from zfb.errors import ZfbError
+from zfb.store import Role, open_store, set_match_status, view
+from zfb.store.commands import (
+    add_commands,
+    load_households,
+    load_projects,
+    save_match_result,
+)
+from zfb.store.engine import ENV_URL
+
+# fixtures
+store_url = support.store_url
+
+
+def run(argv: list[str]) -> tuple[int, str]:
+    """Run a store command as ``zfb`` does: a ZfbError is exit status 2."""
+    parser = argparse.ArgumentParser(prog="zfb")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    out = io.StringIO()
+    with redirect_stdout(out), redirect_stderr(out):
+        try:
+            code = args.func(args)
+        except ZfbError as exc:
+            print(f"zfb {args.command}: error: {exc}")
+            code = 2
+    return code, out.getvalue()
+
+
+@pytest.fixture
+def county(tmp_path):
+    return write_county(tmp_path / "county", 300, seed=51, n_projects=15)
+
+
+def test_import_twice_then_export(store_url, county, tmp_path):
+    households_csv, projects_csv = county
+    code, text = run(["import", str(households_csv), "--db", store_url])
+    assert code == 0 and "300 households inserted" in text
+    code, text = run(["import", str(projects_csv), "--db", store_url])
+    assert code == 0 and "15 projects inserted" in text
+    code, text = run(["import", str(households_csv), "--db", store_url])
+    assert code == 0 and "0 households inserted, 0 updated, 300 unchanged" in text
+
+    out = tmp_path / "funder.xlsx"
+    code, text = run(
+        [
+            "export",
+            "households",
+            "--out",
+            str(out),
+            "--db",
+            store_url,
+            "--role",
+            "funder",
+        ]
+    )
+    assert code == 0 and str(out) in text
+    seen = pd.read_excel(out, dtype=str)
+    assert len(seen) == 300
+    assert not {"household_id", "village"} & set(seen.columns)
+
+
+def test_the_environment_names_the_store(tmp_path, county, monkeypatch):
+    monkeypatch.setenv(ENV_URL, f"sqlite:///{tmp_path / 'env.sqlite'}")
+    code, _ = run(["import", str(county[1])])
+    assert code == 0
+    with open_store() as s:
+        assert len(view(s, "projects", Role.administrator())) == 15
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["export", "households", "--out", "x.csv", "--role", "cadre"], "villages"),
+        (
+            [
+                "export",
+                "households",
+                "--out",
+                "x.csv",
+                "--role",
+                "funder",
+                "--personal",
+            ],
+            "does not see personal data",
+        ),
+        (["export", "audit_log", "--out", "x.csv", "--role", "analyst"], "may not"),
+        (["export", "households", "--out", "x.txt"], ".csv, .xlsx or .parquet"),
+        (["import", "missing.csv"], "no such file"),
+    ],
+)
+def test_bad_requests_exit_2_with_a_clear_message(argv, words, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, text = run(argv)
+    assert code == 2
+    assert words in text
+    assert "Traceback" not in text
+
+
+def test_a_bad_file_is_refused_with_every_problem(store_url, tmp_path, county):
+    raw = pd.read_csv(county[0], dtype=str, keep_default_na=False)
+    raw.loc[[3, 8], "size"] = "0"
+    raw.to_csv(tmp_path / "bad.csv", index=False)
+    code, text = run(["import", str(tmp_path / "bad.csv"), "--db", store_url])
+    assert code == 2
+    assert "row 5" in text and "row 10" in text
+    with open_store(store_url) as s:
+        assert view(s, "households", Role.administrator()).empty
+
+
+def test_match_and_report_read_the_store(store_url, county):
+    from zfb.io import read_households, read_projects
+    from zfb.matching import match_single
+
+    for path in county:
+        assert run(["import", str(path), "--db", store_url])[0] == 0
+    households, projects = load_households(store_url), load_projects(store_url)
+    from_files_h = read_households(county[0]).sort_values("household_id")
+    from_files_p = read_projects(county[1]).sort_values("project_id")
+    pd.testing.assert_frame_equal(
+        households, from_files_h.reset_index(drop=True), check_dtype=False
+    )
+    pd.testing.assert_frame_equal(
+        projects[from_files_p.columns],
+        from_files_p.reset_index(drop=True),
+        check_dtype=False,
+    )
+    result = match_single(households, projects)
+    assert len(result.matches) > 0
+
+    # the run's matches become proposals; what people decided is kept
+    first = save_match_result(store_url, result.matches, actor="match run")
+    assert first["proposed"] == len(result.matches)
+    again = save_match_result(store_url, result.matches, actor="match run")
+    assert again == {"proposed": 0, "updated": 0, "kept": 0, "withdrawn": 0}
+    with open_store(store_url) as s:
+        stored = view(s, "matches", Role.administrator())
+        accepted = stored.iloc[0]
+        set_match_status(
+            s, int(accepted["match_id"]), "accepted", version=1, actor="cadre"
+        )
+    fewer = result.matches.iloc[: len(result.matches) // 2]
+    if accepted["household_id"] not in set(fewer["household_id"]):
+        fewer = pd.concat(
+            [
+                fewer,
+                result.matches[
+                    result.matches["household_id"] == accepted["household_id"]
+                ],
+            ]
+        )
+    third = save_match_result(store_url, fewer, actor="match run")
+    assert third["kept"] == 1
+    assert third["withdrawn"] == len(result.matches) - len(fewer)
+    with open_store(store_url) as s:
+        now = view(s, "matches", Role.administrator()).set_index("match_id")
+        history = view(s, "match_history", Role.administrator())
+    assert now.loc[accepted["match_id"], "status"] == "accepted"
+    assert (now["status"] == "closed").sum() == third["withdrawn"]
+    assert (history["status_to"] == "closed").sum() == third["withdrawn"]
+
+
+def test_the_zfb_command_runs_the_store_commands(store_url, county):
+    from zfb import cli
+
+    parser = cli.build_parser()
+    names = next(
+        a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    ).choices
+    if "import" not in names:
+        pytest.skip("zfb.cli does not add the store's commands (add_commands) yet")
+    assert cli.main(["import", str(county[1]), "--db", store_url]) == 0
+    assert cli.main(["import", str(county[1]) + ".missing", "--db", store_url]) == 2

@@ -1,0 +1,55 @@
+"""The store: households, projects, matches and pledges in a database.
+
+SQLite in a file by default (``zfb.sqlite``, nothing to install), PostgreSQL
+by URL; the same code for both. :func:`open_store` opens (and creates or
+upgrades) a store; :func:`import_file` writes a file into it in one
+transaction; :func:`view` reads a table as a :class:`Role` may see it;
+:func:`export_table` and :func:`research_export` write files from it.
+
+Examples
+--------
+>>> store = open_store("county.sqlite")  # doctest: +SKIP
+>>> import_file(store, "households.csv", actor="admin")  # doctest: +SKIP
+>>> view(store, "households", Role.funder_of()).head()  # doctest: +SKIP
+"""
+
+from .engine import Store, open_store, resolve_url
+from .errors import AccessError, ConflictError, StoreError
+from .export import PersonalDataWarning, export_table
+from .imports import ImportSummary, import_file, import_households, import_projects
+from .records import (
+    add_pledge,
+    save_matches,
+    set_match_status,
+    update_household,
+    update_need,
+)
+from .research import ResearchExport, deidentify, research_export
+from .roles import ROLES, TABLES, Role, view
+
+__all__ = [
+    "ROLES",
+    "TABLES",
+    "AccessError",
+    "ConflictError",
+    "ImportSummary",
+    "PersonalDataWarning",
+    "ResearchExport",
+    "Role",
+    "Store",
+    "StoreError",
+    "add_pledge",
+    "deidentify",
+    "export_table",
+    "import_file",
+    "import_households",
+    "import_projects",
+    "open_store",
+    "research_export",
+    "resolve_url",
+    "save_matches",
+    "set_match_status",
+    "update_household",
+    "update_need",
+    "view",
+]

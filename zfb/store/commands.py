@@ -1,0 +1,251 @@
+"""The store's commands: ``zfb import`` and ``zfb export``, and the readers
+that ``zfb match --db`` and ``zfb report --db`` use.
+
+:func:`add_commands` adds the two subcommands to the ``zfb`` parser. Their
+errors are :class:`zfb.errors.ZfbError` subclasses, which the command line
+prints as one message with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import warnings
+
+import pandas as pd
+
+from .engine import ENV_URL, open_store
+from .export import PersonalDataWarning, export_table
+from .imports import KINDS, import_file
+from .models import PERSONAL_COLUMNS
+from .records import save_matches
+from .research import research_export
+from .roles import ROLES, TABLES, Role, view
+
+__all__ = [
+    "ENV_ACTOR",
+    "add_commands",
+    "cmd_export",
+    "cmd_import",
+    "load_households",
+    "load_projects",
+    "save_match_result",
+]
+
+#: Environment variable naming who runs the commands (for the audit log).
+ENV_ACTOR = "ZFB_ACTOR"
+_FREE_TEXT = ("help_plan", "notes")
+
+
+def default_actor() -> str:
+    """Who is acting: ``ZFB_ACTOR``, else the login name."""
+    actor = os.environ.get(ENV_ACTOR)
+    if actor:
+        return actor
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "zfb"
+
+
+def load_households(db_url: str | None = None) -> pd.DataFrame:
+    """Read the households of a store as the canonical table, for matching
+    and reports.
+
+    Parameters
+    ----------
+    db_url : str, optional
+        See :func:`zfb.store.engine.resolve_url`.
+
+    Returns
+    -------
+    DataFrame
+        The canonical households table (``docs/data-model.md``), one row per
+        household ordered by ``household_id``, RangeIndex; no names, phone
+        numbers, free text or columns the store does not know.
+    """
+    from .models import households
+
+    with open_store(db_url) as store:
+        df = view(store, "households", Role.administrator())
+    known = set(households.c.keys()) | {"causes", "need_kind", "need_amount"}
+    drop = [
+        c
+        for c in df.columns
+        if c in PERSONAL_COLUMNS or c in _FREE_TEXT or c not in known or c == "version"
+    ]
+    return df.drop(columns=drop)
+
+
+def load_projects(db_url: str | None = None) -> pd.DataFrame:
+    """Read the projects of a store as the canonical projects table, ordered
+    by ``project_id``, RangeIndex."""
+    from .models import projects
+
+    with open_store(db_url) as store:
+        df = view(store, "projects", Role.administrator())
+    known = set(projects.c.keys()) | {"funder"}
+    return df.drop(columns=[c for c in df.columns if c not in known or c == "version"])
+
+
+def save_match_result(
+    db_url: str | None, matches: pd.DataFrame, actor: str | None = None
+) -> dict[str, int]:
+    """Store a match run's ``matches`` table as proposals (see
+    :func:`zfb.store.records.save_matches`)."""
+    with open_store(db_url) as store:
+        return save_matches(store, matches, actor=actor or default_actor())
+
+
+def _taxonomy(args):
+    from ..taxonomy import load_taxonomy
+
+    return load_taxonomy(args.causes or None)
+
+
+def _townships(args):
+    if not args.townships:
+        return None
+    from ..io import read_table
+
+    table = read_table(args.townships)
+    col = "name" if "name" in table.columns else table.columns[0]
+    return [t for t in table[col] if t]
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """``zfb import FILE``: import one file into the store."""
+    with open_store(args.db) as store:
+        summary = import_file(
+            store,
+            args.file,
+            args.kind,
+            actor=args.actor or default_actor(),
+            taxonomy=_taxonomy(args),
+            townships=_townships(args),
+        )
+        print(summary)
+        print(f"store: {store.url}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``zfb export TABLE --out FILE``: export one table as a role sees it."""
+    actor = args.actor or default_actor()
+    with open_store(args.db) as store:
+        if args.table == "research":
+            result = research_export(store, args.out, k=args.k, actor=actor)
+            print(result)
+            print(f"wrote {result.path}")
+            return 0
+        role = Role.parse(args.role, args.village or (), args.funder)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", PersonalDataWarning)
+            path = export_table(
+                store,
+                args.table,
+                args.out,
+                role=role,
+                personal=args.personal,
+                actor=actor,
+            )
+        for w in caught:
+            print(f"warning: {w.message}")
+        print(f"wrote {path}")
+    return 0
+
+
+def _store_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        help=f"the store: sqlite:///FILE, postgresql://USER@HOST/DB or a file "
+        f"path (default ${ENV_URL}, else zfb.sqlite in this folder)",
+    )
+    p.add_argument(
+        "--actor",
+        metavar="NAME",
+        help=f"who acts, for the audit log (default ${ENV_ACTOR}, else your "
+        "login name)",
+    )
+
+
+def add_commands(subparsers) -> None:
+    """Add ``import`` and ``export`` to the subparsers of the ``zfb`` command.
+
+    Parameters
+    ----------
+    subparsers
+        What :meth:`argparse.ArgumentParser.add_subparsers` returned. Each
+        command sets ``func`` to the function that runs it, taking the parsed
+        arguments and returning the exit status.
+    """
+    p = subparsers.add_parser(
+        "import",
+        help="import a households, projects or pledges file into the store",
+        description="Check a file and write it into the store in one "
+        "transaction: all of it or nothing. New records are added, changed ones "
+        "updated (the audit log names the fields changed), and importing the "
+        "same file again changes nothing. Heads' names and phone numbers are "
+        "kept for the cadres of their villages; ID numbers become pseudonyms "
+        "and are never stored.",
+    )
+    p.add_argument("file", help="the CSV or XLSX file")
+    p.add_argument(
+        "--kind",
+        choices=KINDS,
+        help="what the file holds (default: guessed from its headers)",
+    )
+    p.add_argument(
+        "--causes",
+        action="append",
+        metavar="FILE",
+        help="a county's extra causes or need kinds (CSV; may be repeated)",
+    )
+    p.add_argument(
+        "--townships",
+        metavar="FILE",
+        help="CSV whose 'name' column lists the county's townships",
+    )
+    _store_args(p)
+    p.set_defaults(func=cmd_import)
+
+    p = subparsers.add_parser(
+        "export",
+        help="export a table of the store as a role sees it (CSV, XLSX, Parquet)",
+        description="Write one table of the store as the role sees it: a "
+        "cadre the households of its villages, a funder no names, IDs or "
+        "villages, an analyst pseudonyms only. Names, phone numbers and free "
+        "text are left out unless --personal is given (cadre and administrator "
+        "only). The table 'research' is the de-identified households table, "
+        "k-anonymous over township, household size and income band.",
+    )
+    p.add_argument("table", choices=[*TABLES, "research"], help="the table")
+    p.add_argument(
+        "--out", required=True, metavar="FILE", help=".csv, .xlsx or .parquet"
+    )
+    p.add_argument(
+        "--role", choices=ROLES, default="administrator", help="default administrator"
+    )
+    p.add_argument(
+        "--village",
+        action="append",
+        metavar="TOWNSHIP/VILLAGE",
+        help="a cadre's village (may be repeated; --role cadre)",
+    )
+    p.add_argument("--funder", metavar="NAME", help="the funder's name (--role funder)")
+    p.add_argument(
+        "--personal",
+        action="store_true",
+        help="also write names, phone numbers and free text (the file is then "
+        "personal data)",
+    )
+    p.add_argument(
+        "--k",
+        type=int,
+        default=5,
+        help="smallest group of a research export (default 5)",
+    )
+    _store_args(p)
+    p.set_defaults(func=cmd_export)
