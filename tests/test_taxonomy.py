@@ -142,3 +142,16 @@ def test_causes_csv_parses_as_plain_csv():
     text = (resources.files("zfb") / "data" / "causes.csv").read_text("utf-8")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == len(load_taxonomy().causes)
+
+
+def test_need_kind_extension_without_typical_amount(tmp_path):
+    # regression: an empty typical_amount failed to parse under pandas 3
+    extra = tmp_path / "county_needs.csv"
+    extra.write_text(
+        "code,name_zh,name_en,aliases,typical_amount\n"
+        "solar_power,光伏,solar power,光伏扶贫,\n",
+        encoding="utf-8",
+    )
+    tax = load_taxonomy(extra)
+    assert tax.resolve_need_kind("光伏") == "solar_power"
+    assert pd.isna(tax.need_kinds.at["solar_power", "typical_amount"])

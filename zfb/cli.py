@@ -125,55 +125,49 @@ def cmd_validate(args) -> int:
     return EXIT_OK
 
 
-def _write_match_outputs(result, out: Path) -> dict[str, Path]:
+def _write_tables(tables, out: Path) -> list[Path]:
+    """Write the result tables, the key columns of matches.csv first."""
     from .io import write_table
 
     out.mkdir(parents=True, exist_ok=True)
-    cols = ["household_id", "project_id", "amount", "score", "explanation"]
-    extra = [c for c in result.matches.columns if c not in cols]
-    files = {
-        "matches.csv": result.matches[cols + extra],
-        "unmatched.csv": result.unmatched,
-        "projects.csv": result.projects,
-        "edges.csv": result.edges,
-    }
-    return {name: write_table(df, out / name) for name, df in files.items()}
+    first = ["household_id", "project_id", "amount", "score", "explanation"]
+    paths = []
+    for name, df in tables.items():
+        if name == "matches.csv":
+            lead = [c for c in first if c in df.columns]
+            df = df[lead + [c for c in df.columns if c not in lead]]
+        paths.append(write_table(df, out / name))
+    return paths
 
 
 def cmd_match(args) -> int:
-    """Match households to projects and write the result tables."""
-    from .matching import match_single
+    """Match households to projects in one mode and write the result tables."""
+    from .matching.modes import options_from_args, run_mode
 
     t0 = time.perf_counter()
     households = _read_households(args)
     projects = _read_projects(args)
     t_read = time.perf_counter() - t0
-    result = match_single(
+    result = run_mode(
+        args.mode,
         households,
         projects,
         taxonomy=_taxonomy(args),
-        time_limit=args.time_limit,
-        progress=not args.quiet,
+        options=options_from_args(args),
     )
-    paths = _write_match_outputs(result, Path(args.out))
-    if _from_store(args) and args.households is None:
+    paths = _write_tables(result.tables, Path(args.out))
+    if _from_store(args) and args.households is None and args.mode == "single":
         from .store.commands import save_match_result
 
-        saved = save_match_result(args.db, result.matches)
+        saved = save_match_result(args.db, result.tables["matches.csv"])
         print(f"stored the matches as proposals: {saved}")
-    print(
-        f"matched {len(result.matches)} of {len(households)} households to "
-        f"{result.matches['project_id'].nunique()} of {len(projects)} projects; "
-        f"amount {result.matches['amount'].sum():,.0f} CNY"
-    )
-    gap = "" if not result.gap else f", gap {result.gap:.2%}"
-    print(f"total score {result.total_score:.4f} ({result.status}{gap})")
+    for line in result.lines:
+        print(line)
     if not args.quiet:
-        print(
-            f"read {t_read:.2f} s; "
-            + "; ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())
-        )
-        for path in paths.values():
+        timings = getattr(result.result, "timings", None) or {}
+        steps = "".join(f"; {k} {v:.2f} s" for k, v in timings.items())
+        print(f"read {t_read:.2f} s{steps}")
+        for path in paths:
             print(f"wrote {path}")
     return EXIT_OK
 
@@ -242,6 +236,7 @@ def cmd_demo(args) -> int:
     args.households = str(sample / "households.csv")
     args.projects = str(sample / "projects.csv")
     args.mapping = args.projects_mapping = None
+    args.mode = "single"
     print(f"sample county: {sample}")
     cmd_match(args)
     args.matches = str(out / "matches.csv")
@@ -335,24 +330,33 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--time-limit",
             type=float,
-            default=60.0,
+            default=8.0,
             metavar="SECONDS",
-            help="time limit of the integer program when budgets bind (default 60); "
-            "the gap to the proven bound is reported",
+            help="time limit of the integer program when budgets bind (default 8); "
+            "when it stops before proving optimality, the gap to the proven bound "
+            "is reported",
         )
         p.add_argument("-q", "--quiet", action="store_true", help="print less")
 
     p = sub.add_parser(
         "match",
-        help="match households to projects (single mode) and write the results",
-        description="Match each household to at most one project, each project "
-        "within its capacity and budget, maximising the total score (relevance "
-        "times priority; see docs/matching.md). Writes matches.csv, unmatched.csv, "
-        "projects.csv and edges.csv to --out and prints the total score.",
+        help="match households to projects and write the results",
+        description="Match households to projects, maximising the total score "
+        "(relevance times priority; see docs/matching.md). --mode single (the "
+        "default): each household to at most one project, each project within "
+        "its capacity and budget; writes matches.csv, unmatched.csv, projects.csv "
+        "and edges.csv. --mode crowdfunding splits needs among projects and "
+        "pledges; --mode bundle matches bundles of households that share a cause; "
+        "--mode custom selects households by a funder's criteria (see "
+        "docs/modes.md). Prints the total score, with the gap to the proven bound "
+        "when the solver stopped before proving optimality.",
     )
     match_args(p)
     solve_args(p)
     _common(p)
+    from .matching.modes import add_mode_arguments
+
+    add_mode_arguments(p)
     p.set_defaults(func=cmd_match)
 
     p = sub.add_parser(

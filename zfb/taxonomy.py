@@ -332,7 +332,7 @@ def _check_and_build(
     ).set_index("code")
     need_table = needs.assign(
         aliases=needs["aliases"].map(_split),
-        typical_amount=pd.to_numeric(needs["typical_amount"].replace("", "nan")),
+        typical_amount=pd.to_numeric(needs["typical_amount"].replace("", None)),
     ).set_index("code")
     return Taxonomy(table, need_table, version, lookup, need_lookup)
 

@@ -1,0 +1,263 @@
+"""Single-mode matching: feasibility, and the optimum against independent
+solvers (networkx min-cost flow, brute force, a scipy MIP built in the tests).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import zfb
+from zfb.matching import MatchGapWarning, eligible_edges, match_single
+from zfb.matching.solvers import (
+    budget_can_bind,
+    components,
+    solve_greedy,
+    solve_mip,
+)
+
+from .test_matching_cases import (
+    brute_optimum,
+    check_feasible,
+    instance,
+    milp_optimum,
+    networkx_optimum,
+)
+
+SEEDS = st.integers(0, 2**32 - 1)
+
+
+@given(seed=SEEDS, n_h=st.integers(1, 40), n_p=st.integers(1, 8))
+@settings(max_examples=40, deadline=None)
+def test_capacity_only_optimum_equals_networkx(seed, n_h, n_p):
+    households, projects = instance(seed, n_h, n_p, binding=False)
+    result = match_single(households, projects)
+    check_feasible(result, households, projects)
+    assert result.solver in ("min_cost_flow", "highs_mip", "min_cost_flow+highs_mip")
+    want = networkx_optimum(result.edges, projects)
+    # both optimise scores rounded to 1e-6
+    assert result.total_score == pytest.approx(want, abs=1e-6 * (n_h + 1))
+    assert result.status == "optimal"
+    assert result.gap == pytest.approx(0.0, abs=1e-7)
+
+
+@given(seed=SEEDS, n_h=st.integers(1, 7), n_p=st.integers(1, 3))
+@settings(max_examples=40, deadline=None)
+def test_budget_optimum_equals_brute_force(seed, n_h, n_p):
+    households, projects = instance(seed, n_h, n_p, binding=True)
+    result = match_single(households, projects)
+    check_feasible(result, households, projects)
+    want = brute_optimum(result.edges, projects)
+    assert result.total_score == pytest.approx(want, rel=1e-7, abs=1e-9)
+    assert result.status == "optimal"
+
+
+@given(seed=SEEDS, n_h=st.integers(20, 120), n_p=st.integers(2, 12))
+@settings(max_examples=25, deadline=None)
+def test_budget_optimum_equals_a_separate_mip(seed, n_h, n_p):
+    households, projects = instance(seed, n_h, n_p, binding=True)
+    result = match_single(households, projects, time_limit=30)
+    check_feasible(result, households, projects)
+    want = milp_optimum(result.edges, projects)
+    assert result.total_score <= want + 1e-5
+    assert result.bound >= want - 1e-5
+    if result.status == "optimal":
+        assert result.total_score == pytest.approx(want, rel=1e-6)
+
+
+def _arrays(households, projects):
+    edges = eligible_edges(households, projects)
+    h = pd.Index(households["household_id"]).get_indexer(edges["household_id"])
+    p = pd.Index(projects["project_id"]).get_indexer(edges["project_id"])
+    return (
+        edges,
+        h,
+        p,
+        edges["score"].to_numpy(),
+        edges["amount"].to_numpy(),
+        projects["capacity"].to_numpy(),
+        projects["budget"].to_numpy(),
+    )
+
+
+@given(seed=SEEDS, time_limit=st.sampled_from([0.05, 20.0]))
+@settings(max_examples=16, deadline=None)
+def test_column_generation_bound_and_solution(seed, time_limit):
+    # force the large-program path (column generation, repair, core program)
+    # on an instance small enough for the separate MIP to solve exactly; a
+    # tiny time limit stops it after one round, whose bound must hold too
+    households, projects = instance(seed, 250, 14, binding=True)
+    edges, h, p, score, amount, cap, budget = _arrays(households, projects)
+    bind = budget_can_bind(p, amount, cap, budget)
+    sol = solve_mip(
+        h, p, score, amount, cap, budget, bind, colgen_min_edges=0,
+        time_limit=time_limit,
+    )  # fmt: skip
+    want = milp_optimum(edges, projects)
+    assert sol.objective == pytest.approx(score[sol.chosen].sum())
+    assert sol.objective <= want + 1e-5
+    assert sol.bound >= want - 1e-5
+    if sol.status == "optimal":
+        assert sol.objective == pytest.approx(want, rel=1e-6)
+    # feasible: one project per household, capacities, budgets
+    assert np.bincount(h[sol.chosen]).max(initial=0) <= 1
+    assert (np.bincount(p[sol.chosen], minlength=len(cap)) <= cap).all()
+    spent = np.bincount(p[sol.chosen], weights=amount[sol.chosen], minlength=len(cap))
+    assert (spent <= budget + 1e-6).all()
+
+
+@given(seed=SEEDS)
+@settings(max_examples=20, deadline=None)
+def test_budget_can_bind_and_components(seed):
+    households, projects = instance(seed, 40, 6, binding=bool(seed % 2))
+    edges, h, p, score, amount, cap, budget = _arrays(households, projects)
+    bind = budget_can_bind(p, amount, cap, budget)
+    for j in range(len(projects)):
+        top = np.sort(amount[p == j])[::-1][: cap[j]]
+        assert bind[j] == (top.sum() > budget[j])
+    label = components(h, p, len(households), len(projects))
+    g = nx.Graph()
+    g.add_edges_from(zip(h, len(households) + p, strict=True))
+    for comp in nx.connected_components(g):
+        hs = [n for n in comp if n < len(households)]
+        assert len({label[k] for k in np.flatnonzero(np.isin(h, hs))}) == 1
+    assert len(np.unique(label)) == nx.number_connected_components(g)
+
+
+@given(seed=SEEDS)
+@settings(max_examples=20, deadline=None)
+def test_greedy_is_feasible_and_not_better(seed):
+    households, projects = instance(seed, 60, 8, binding=True)
+    best = match_single(households, projects)
+    greedy = match_single(households, projects, solver="greedy")
+    check_feasible(greedy, households, projects)
+    assert greedy.total_score <= best.bound + 1e-9
+    assert greedy.status == "feasible"
+    assert np.isnan(greedy.bound) and np.isnan(greedy.gap)
+    assert greedy.solver == "greedy"
+
+
+def test_greedy_can_be_worse():
+    # greedy takes A (0.9) and fills the budget; the optimum takes B and C
+    households = pd.DataFrame(
+        {
+            "household_id": ["A", "B", "C"],
+            "township": ["泼机镇"] * 3,
+            "village": pd.array([pd.NA] * 3, dtype="str"),
+            "size": np.array([3, 3, 3], dtype=np.int64),
+            "income_per_capita": [0.0, 800.0, 800.0],
+            "causes": ["ILL.UREMIA", "ILL.CANCER", "ILL.HEART"],
+            "need_kind": pd.array([pd.NA] * 3, dtype="str"),
+            "need_amount": [10000.0, 5000.0, 5000.0],
+        }
+    )
+    projects = pd.DataFrame(
+        {
+            "project_id": ["P"],
+            "funder": ["示例基金会"],
+            "tags": ["ILL"],
+            "budget": [10000.0],
+            "capacity": np.array([2], dtype=np.int64),
+            "townships": ["*"],
+            "per_household_cap": [np.nan],
+            "modes": ["single"],
+        }
+    )
+    e = solve_greedy(*_arrays(households, projects)[1:])
+    best = match_single(households, projects)
+    assert sorted(best.matches["household_id"]) == ["B", "C"]
+    assert e.objective < best.total_score
+
+
+def test_solver_options():
+    households, projects = instance(3, 30, 5, binding=True)
+    with pytest.raises(zfb.ConfigError, match="solver must be one of"):
+        match_single(households, projects, solver="simplex")
+    _, _, p, _, amount, cap, budget = _arrays(households, projects)
+    if budget_can_bind(p, amount, cap, budget).any():
+        with pytest.raises(zfb.ConfigError, match="cannot bind"):
+            match_single(households, projects, solver="flow")
+    flow_ok, projects2 = instance(3, 30, 5, binding=False)
+    a = match_single(flow_ok, projects2, solver="flow")
+    b = match_single(flow_ok, projects2, solver="mip")
+    assert a.solver == "min_cost_flow" and b.solver == "highs_mip"
+    assert a.total_score == pytest.approx(b.total_score, abs=1e-5)
+
+
+def test_result_tables():
+    households, projects = instance(11, 80, 8, binding=True)
+    result = match_single(households, projects)
+    assert list(result.matches.columns) == [
+        "household_id", "project_id", "amount", "score", "relevance", "priority",
+        "explanation",
+    ]  # fmt: skip
+    assert list(result.unmatched.columns) == ["household_id", "reason"]
+    proj = result.projects
+    assert list(proj.columns) == [
+        "project_id", "capacity", "households", "budget", "spent", "capacity_left",
+        "budget_left",
+    ]  # fmt: skip
+    assert proj["project_id"].tolist() == projects["project_id"].tolist()
+    used = result.matches.groupby("project_id").size().reindex(proj["project_id"])
+    assert (proj["households"].to_numpy() == used.fillna(0).to_numpy()).all()
+    assert np.allclose(proj["capacity_left"], proj["capacity"] - proj["households"])
+    assert np.allclose(proj["budget_left"], proj["budget"] - proj["spent"])
+    assert result.edges["matched"].sum() == len(result.matches)
+    assert set(result.timings) >= {"eligibility", "decompose", "flow", "mip", "tables"}
+    # every unmatched household with an eligible project is explained by it
+    n_eligible = result.edges.groupby("household_id", observed=True).size()
+    for row in result.unmatched.itertuples():
+        if row.household_id in n_eligible.index:
+            n = n_eligible[row.household_id]
+            assert row.reason == (
+                f"eligible projects were full or out of budget ({n} eligible)"
+            )
+        else:
+            assert row.reason.startswith("no eligible project")
+
+
+def test_a_gap_warns_and_an_optimum_does_not():
+    households, projects = instance(5, 150, 12, binding=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = match_single(households, projects)
+    gaps = [w for w in caught if issubclass(w.category, MatchGapWarning)]
+    assert bool(gaps) == (result.status != "optimal")
+    assert issubclass(MatchGapWarning, zfb.ZfbWarning)
+
+
+def test_a_synthetic_county_of_2000_households_end_to_end():
+    from zfb.synth import generate_county
+
+    county = generate_county(n_households=2000, n_projects=60, seed=7)
+    start = time.perf_counter()
+    result = match_single(county.households, county.projects, progress=True)
+    elapsed = time.perf_counter() - start
+    check_feasible(result, county.households, county.projects)
+    assert len(result.matches) > 0
+    assert elapsed < 30
+    greedy = match_single(county.households, county.projects, solver="greedy")
+    assert greedy.total_score <= result.bound + 1e-9
+    assert result.matches["explanation"].str.startswith("serves ").all()
+
+
+@pytest.mark.parametrize("solver", ["auto", "mip", "greedy"])
+@pytest.mark.parametrize("empty", ["households", "projects", "both"])
+def test_empty_tables(solver, empty):
+    households, projects = instance(1, 5, 3, binding=True)
+    if empty in ("households", "both"):
+        households = households.iloc[:0]
+    if empty in ("projects", "both"):
+        projects = projects.iloc[:0]
+    result = match_single(households, projects, solver=solver)
+    assert len(result.matches) == 0 and len(result.edges) == 0
+    assert len(result.unmatched) == len(households)
+    assert len(result.projects) == len(projects)
+    assert result.total_score == 0.0

@@ -1,0 +1,89 @@
+"""Match states and their history."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from zfb.matching.states import MATCH_STATES, TRANSITIONS, MatchBook, StateError
+
+T0 = dt.datetime(2016, 5, 4, 9, 0, tzinfo=dt.UTC)
+
+
+def _book():
+    book = MatchBook()
+    ids = book.propose(
+        pd.DataFrame(
+            {
+                "household_id": ["H1", "H2"],
+                "project_id": ["P1", "P1"],
+                "amount": [100.0, 200.0],
+            }
+        ),
+        actor="solver",
+        at=T0,
+    )
+    return book, ids
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(MATCH_STATES), max_size=6))
+def test_only_the_allowed_changes_happen_and_each_is_recorded(path):
+    book, (mid, _) = _book()
+    state, n = "proposed", 1
+    for k, target in enumerate(path):
+        at = T0 + dt.timedelta(hours=k + 1)
+        if target in TRANSITIONS[state]:
+            book.set_status(mid, target, actor=f"user:{k}", at=at)
+            state, n = target, n + 1
+        else:
+            with pytest.raises(StateError):
+                book.set_status(mid, target, actor=f"user:{k}", at=at)
+    assert book[mid].status == state
+    hist = book.history_frame()
+    mine = hist[hist["match_id"] == mid]
+    assert len(mine) == n and mine["status_to"].iloc[-1] == state
+    # the history is a chain from the proposal
+    assert mine["status_from"].isna().iloc[0]
+    assert (
+        mine["status_from"].iloc[1:].to_numpy()
+        == mine["status_to"].iloc[:-1].to_numpy()
+    ).all()
+
+
+def test_history_keeps_who_and_when_and_round_trips():
+    book, (a, b) = _book()
+    book.accept(a, actor="funder:7", at=T0 + dt.timedelta(days=1))
+    book.fund(a, actor="funder:7", at=T0 + dt.timedelta(days=2))
+    book.decline(b, actor="cadre:3", at=T0 + dt.timedelta(days=1), note="moved away")
+    frame, hist = book.to_frame(), book.history_frame()
+    assert frame.set_index("match_id").at[a, "updated_by"] == "funder:7"
+    assert list(book.held()["match_id"]) == [a]
+    again = MatchBook.from_frames(frame, hist)
+    pd.testing.assert_frame_equal(again.to_frame(), frame)
+    pd.testing.assert_frame_equal(again.history_frame(), hist)
+    # a declined pair may be proposed again, a pair under way may not
+    [c] = again.propose(
+        pd.DataFrame({"household_id": ["H2"], "project_id": ["P1"]}), actor="solver"
+    )
+    assert c not in (a, b)
+    with pytest.raises(StateError, match="under way"):
+        again.propose(
+            pd.DataFrame({"household_id": ["H1"], "project_id": ["P1"]}), actor="solver"
+        )
+
+
+def test_changes_need_an_actor_and_keep_time_order():
+    book, (a, _) = _book()
+    with pytest.raises(StateError, match="actor"):
+        book.accept(a, actor=" ")
+    with pytest.raises(StateError, match="earlier"):
+        book.accept(a, actor="x", at=T0 - dt.timedelta(seconds=1))
+    expired = book.expire_proposed(
+        T0 + dt.timedelta(days=30), actor="system", at=T0 + dt.timedelta(days=30)
+    )
+    assert len(expired) == 2 and set(book.to_frame()["status"]) == {"expired"}

@@ -1,0 +1,487 @@
+"""Match states: proposed, accepted, funded, delivered (or declined, expired).
+
+A match (对接) is proposed by a solver or a person, then accepted by the
+funder and the household's cadre, funded when the money is paid, and
+delivered when the household has received the help. A proposed or accepted
+match may instead be declined, or expire. Every change records who made it
+and when, and stays with the match (:class:`MatchBook`); the tables
+(:meth:`MatchBook.to_frame`, :meth:`MatchBook.history_frame`) are plain
+DataFrames that a store can persist.
+
+The allowed changes (:data:`TRANSITIONS`)::
+
+    proposed -> accepted | declined | expired
+    accepted -> funded   | declined | expired
+    funded   -> delivered
+    delivered, declined, expired: final
+
+The ``actor`` of a change is an account id or a role (``"cadre:0042"``,
+``"funder:星芽基金会"``), never a person's name or phone number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ZfbError
+
+__all__ = [
+    "HELD_STATES",
+    "MATCH_STATES",
+    "TRANSITIONS",
+    "Match",
+    "MatchBook",
+    "StateError",
+    "Transition",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Every state, in the order a match goes through them, then the ends.
+MATCH_STATES: tuple[str, ...] = (
+    "proposed",
+    "accepted",
+    "funded",
+    "delivered",
+    "declined",
+    "expired",
+)
+#: State -> the states it may change to.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "proposed": frozenset({"accepted", "declined", "expired"}),
+    "accepted": frozenset({"funded", "declined", "expired"}),
+    "funded": frozenset({"delivered"}),
+    "delivered": frozenset(),
+    "declined": frozenset(),
+    "expired": frozenset(),
+}
+#: States in which a match holds its household and its project's room: a new
+#: solve or recommendation keeps them as they are.
+HELD_STATES: tuple[str, ...] = ("accepted", "funded", "delivered")
+#: States of a match still under way (a pair cannot be proposed twice).
+OPEN_STATES: tuple[str, ...] = ("proposed", "accepted", "funded")
+
+MATCH_COLUMNS = [
+    "match_id",
+    "household_id",
+    "project_id",
+    "mode",
+    "amount",
+    "score",
+    "explanation",
+    "status",
+    "created_at",
+    "updated_at",
+    "updated_by",
+]
+HISTORY_COLUMNS = ["match_id", "status_from", "status_to", "actor", "at", "note"]
+
+
+class StateError(ZfbError):
+    """A change of state that the rules do not allow, or an unknown match."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One change of a match's state.
+
+    Attributes
+    ----------
+    match_id : str
+    status_from : str or None
+        None for the proposal itself.
+    status_to : str
+    actor : str
+        Account id or role of who made the change.
+    at : datetime.datetime
+        When, timezone-aware (UTC unless given otherwise).
+    note : str
+    """
+
+    match_id: str
+    status_from: str | None
+    status_to: str
+    actor: str
+    at: dt.datetime
+    note: str = ""
+
+
+@dataclass
+class Match:
+    """A household (or bundle) to a project, with its state and history.
+
+    Attributes
+    ----------
+    match_id, household_id, project_id, mode : str
+    amount, score : float
+    explanation : str
+    status : str
+        One of :data:`MATCH_STATES`.
+    history : list of Transition
+        Oldest first; the first is the proposal.
+    """
+
+    match_id: str
+    household_id: str
+    project_id: str
+    mode: str
+    amount: float
+    score: float
+    explanation: str
+    status: str
+    history: list[Transition] = field(default_factory=list)
+
+
+def _now(at: dt.datetime | None) -> dt.datetime:
+    if at is None:
+        return dt.datetime.now(dt.UTC)
+    if at.tzinfo is None:
+        return at.replace(tzinfo=dt.UTC)
+    return at
+
+
+def _check_actor(actor: str) -> str:
+    actor = str(actor).strip()
+    if not actor:
+        raise StateError(
+            "every change of a match needs an actor (an account id or role)"
+        )
+    return actor
+
+
+class MatchBook:
+    """The matches of a county with their states and histories.
+
+    Examples
+    --------
+    >>> book = MatchBook()
+    >>> [mid] = book.propose(result.matches, actor="solver")  # doctest: +SKIP
+    >>> book.set_status(mid, "accepted", actor="funder:0007")  # doctest: +SKIP
+    """
+
+    def __init__(self) -> None:
+        self._matches: dict[str, Match] = {}
+        self._open: dict[tuple[str, str], str] = {}
+        self._next = 1
+
+    def __len__(self) -> int:
+        return len(self._matches)
+
+    def __iter__(self) -> Iterator[Match]:
+        return iter(self._matches.values())
+
+    def __getitem__(self, match_id: str) -> Match:
+        try:
+            return self._matches[match_id]
+        except KeyError:
+            raise StateError(f"no match {match_id!r}") from None
+
+    def propose(
+        self,
+        matches: pd.DataFrame,
+        *,
+        actor: str,
+        at: dt.datetime | None = None,
+        mode: str = "single",
+        note: str = "",
+    ) -> list[str]:
+        """Add proposed matches.
+
+        Parameters
+        ----------
+        matches : DataFrame
+            ``household_id``, ``project_id`` and optionally ``amount``,
+            ``score``, ``explanation`` (a matches table of any mode).
+        actor : str
+        at : datetime, optional
+            Default now (UTC).
+        mode : str, default="single"
+        note : str, default=""
+
+        Returns
+        -------
+        list of str
+            The new match ids, in the order of ``matches``.
+
+        Raises
+        ------
+        StateError
+            If a pair already has a match under way (proposed, accepted or
+            funded); nothing is added then.
+        """
+        actor = _check_actor(actor)
+        at = _now(at)
+        pairs = list(
+            zip(
+                matches["household_id"].astype(str),
+                matches["project_id"].astype(str),
+                strict=True,
+            )
+        )
+        taken = [pr for pr in pairs if pr in self._open]
+        dupes = len(pairs) - len(set(pairs))
+        if taken or dupes:
+            what = f"{taken[0][0]} -> {taken[0][1]}" if taken else "a pair listed twice"
+            raise StateError(
+                f"{len(taken) + dupes} pair(s) already have a match under way "
+                f"(first: {what}); decline or expire it before proposing again"
+            )
+        n = len(matches)
+        amount = (
+            matches["amount"].to_numpy(float)
+            if "amount" in matches
+            else np.full(n, np.nan)
+        )
+        score = (
+            matches["score"].to_numpy(float)
+            if "score" in matches
+            else np.full(n, np.nan)
+        )
+        text = (
+            matches["explanation"].astype(str).tolist()
+            if "explanation" in matches
+            else [""] * n
+        )
+        ids = []
+        for (hid, pid), a, s, t in zip(pairs, amount, score, text, strict=True):
+            mid = f"M{self._next:07d}"
+            self._next += 1
+            self._matches[mid] = Match(
+                mid,
+                hid,
+                pid,
+                mode,
+                float(a),
+                float(s),
+                t,
+                "proposed",
+                [Transition(mid, None, "proposed", actor, at, note)],
+            )
+            self._open[(hid, pid)] = mid
+            ids.append(mid)
+        logger.debug("%d matches proposed by %s", len(ids), actor)
+        return ids
+
+    def set_status(
+        self,
+        match_id: str,
+        status: str,
+        *,
+        actor: str,
+        at: dt.datetime | None = None,
+        note: str = "",
+    ) -> Match:
+        """Change a match's state, recording who changed it and when.
+
+        Raises
+        ------
+        StateError
+            If the match is unknown, the state unknown, the change not allowed
+            by :data:`TRANSITIONS`, or ``at`` earlier than the last change.
+        """
+        actor = _check_actor(actor)
+        if status not in MATCH_STATES:
+            raise StateError(
+                f"unknown state {status!r}; states: {', '.join(MATCH_STATES)}"
+            )
+        match = self[match_id]
+        if status not in TRANSITIONS[match.status]:
+            allowed = ", ".join(sorted(TRANSITIONS[match.status])) or "none (final)"
+            raise StateError(
+                f"match {match_id} is {match.status}: it cannot become {status} "
+                f"(allowed: {allowed})"
+            )
+        at = _now(at)
+        if at < match.history[-1].at:
+            raise StateError(
+                f"match {match_id}: a change at {at.isoformat()} is earlier than the "
+                f"last one ({match.history[-1].at.isoformat()})"
+            )
+        match.history.append(
+            Transition(match_id, match.status, status, actor, at, note)
+        )
+        match.status = status
+        if status not in OPEN_STATES:
+            self._open.pop((match.household_id, match.project_id), None)
+        return match
+
+    def accept(self, match_id: str, *, actor: str, at=None, note: str = "") -> Match:
+        """``set_status(match_id, "accepted", ...)``."""
+        return self.set_status(match_id, "accepted", actor=actor, at=at, note=note)
+
+    def fund(self, match_id: str, *, actor: str, at=None, note: str = "") -> Match:
+        """``set_status(match_id, "funded", ...)``."""
+        return self.set_status(match_id, "funded", actor=actor, at=at, note=note)
+
+    def deliver(self, match_id: str, *, actor: str, at=None, note: str = "") -> Match:
+        """``set_status(match_id, "delivered", ...)``."""
+        return self.set_status(match_id, "delivered", actor=actor, at=at, note=note)
+
+    def decline(self, match_id: str, *, actor: str, at=None, note: str = "") -> Match:
+        """``set_status(match_id, "declined", ...)``."""
+        return self.set_status(match_id, "declined", actor=actor, at=at, note=note)
+
+    def expire(self, match_id: str, *, actor: str, at=None, note: str = "") -> Match:
+        """``set_status(match_id, "expired", ...)``."""
+        return self.set_status(match_id, "expired", actor=actor, at=at, note=note)
+
+    def expire_proposed(
+        self, older_than: dt.datetime, *, actor: str, at: dt.datetime | None = None
+    ) -> list[str]:
+        """Expire every match still ``proposed`` that was proposed before a time.
+
+        Returns
+        -------
+        list of str
+            The ids expired.
+        """
+        older_than = _now(older_than)
+        out = [
+            m.match_id
+            for m in self
+            if m.status == "proposed" and m.history[0].at < older_than
+        ]
+        for mid in out:
+            self.expire(mid, actor=actor, at=at, note="not accepted in time")
+        return out
+
+    def held(self) -> pd.DataFrame:
+        """The matches a new solve keeps as they are (accepted, funded, delivered).
+
+        Returns
+        -------
+        DataFrame
+            Columns of :meth:`to_frame`.
+        """
+        frame = self.to_frame()
+        return frame[frame["status"].isin(HELD_STATES)].reset_index(drop=True)
+
+    def declined_pairs(self) -> set[tuple[str, str]]:
+        """(household_id, project_id) of declined matches, not to propose again."""
+        return {(m.household_id, m.project_id) for m in self if m.status == "declined"}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per match, in id order.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``match_id``, ``household_id``, ``project_id``, ``mode``,
+            ``amount``, ``score``, ``explanation``, ``status``, ``created_at``,
+            ``updated_at``, ``updated_by``.
+        """
+        rows = [
+            (
+                m.match_id,
+                m.household_id,
+                m.project_id,
+                m.mode,
+                m.amount,
+                m.score,
+                m.explanation,
+                m.status,
+                m.history[0].at,
+                m.history[-1].at,
+                m.history[-1].actor,
+            )
+            for m in self
+        ]
+        frame = pd.DataFrame(rows, columns=MATCH_COLUMNS)
+        for col in (
+            "match_id",
+            "household_id",
+            "project_id",
+            "mode",
+            "explanation",
+            "status",
+            "updated_by",
+        ):
+            frame[col] = frame[col].astype("str")
+        for col in ("amount", "score"):
+            frame[col] = frame[col].astype(float)
+        return frame
+
+    def history_frame(self) -> pd.DataFrame:
+        """Every change of every match, oldest first within each match.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``match_id``, ``status_from`` (NA for the proposal),
+            ``status_to``, ``actor``, ``at``, ``note``.
+        """
+        rows = [
+            (t.match_id, t.status_from, t.status_to, t.actor, t.at, t.note)
+            for m in self
+            for t in m.history
+        ]
+        frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+        for col in ("match_id", "status_from", "status_to", "actor", "note"):
+            frame[col] = frame[col].astype("str")
+        return frame
+
+    @classmethod
+    def from_frames(cls, matches: pd.DataFrame, history: pd.DataFrame) -> MatchBook:
+        """Rebuild a book from :meth:`to_frame` and :meth:`history_frame` tables.
+
+        Raises
+        ------
+        StateError
+            If a history does not start with a proposal, breaks a rule, or
+            does not end in the match's status.
+        """
+        book = cls()
+        hist = history.copy()
+        hist["at"] = pd.to_datetime(hist["at"], utc=True)
+        by_id = {mid: g for mid, g in hist.groupby("match_id", sort=False)}
+        for row in matches.itertuples(index=False):
+            mid = str(row.match_id)
+            steps = by_id.get(mid)
+            if steps is None or pd.notna(steps["status_from"].iloc[0]):
+                raise StateError(
+                    f"match {mid}: its history must start with the proposal"
+                )
+            trail = []
+            state = None
+            for s in steps.itertuples(index=False):
+                frm = None if pd.isna(s.status_from) else str(s.status_from)
+                if frm != state or (
+                    state is not None and s.status_to not in TRANSITIONS[state]
+                ):
+                    raise StateError(
+                        f"match {mid}: {frm} -> {s.status_to} breaks the rules"
+                    )
+                state = str(s.status_to)
+                note = "" if pd.isna(s.note) else str(s.note)
+                trail.append(
+                    Transition(
+                        mid, frm, state, str(s.actor), s.at.to_pydatetime(), note
+                    )
+                )
+            if state != str(row.status):
+                raise StateError(
+                    f"match {mid}: status {row.status} but its history ends in {state}"
+                )
+            m = Match(
+                mid,
+                str(row.household_id),
+                str(row.project_id),
+                str(row.mode),
+                float(row.amount),
+                float(row.score),
+                "" if pd.isna(row.explanation) else str(row.explanation),
+                state,
+                trail,
+            )
+            book._matches[mid] = m
+            if state in OPEN_STATES:
+                book._open[(m.household_id, m.project_id)] = mid
+            if mid[1:].isdigit():
+                book._next = max(book._next, int(mid[1:]) + 1)
+        return book
