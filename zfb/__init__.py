@@ -5,6 +5,7 @@ match them optimally, and analyse the household data for the reports a county
 can act on.
 """
 
+from .analysis import cause_shares, summary
 from .errors import (
     ConfigError,
     InfeasibleError,
@@ -24,7 +25,16 @@ from .io import (
     validate_projects,
     write_table,
 )
-from .matching import MatchResult, ScoreWeights, eligible_edges, match_single
+from .matching import (
+    MatchGapWarning,
+    MatchResult,
+    ScoreWeights,
+    eligible_edges,
+    match_single,
+    to_networkx,
+)
+from .matching.modes import run_mode
+from .report import render_report, write_report
 from .synth import County, generate_county, load_townships, write_county
 from .taxonomy import Taxonomy, load_taxonomy
 
@@ -33,8 +43,10 @@ __version__ = "0.1.0"
 __all__ = [
     "ConfigError",
     "County",
+    "MatchGapWarning",
     "MatchResult",
     "ScoreWeights",
+    "cause_shares",
     "eligible_edges",
     "generate_county",
     "load_townships",
@@ -42,9 +54,14 @@ __all__ = [
     "read_households",
     "read_projects",
     "read_table",
+    "render_report",
+    "run_mode",
+    "summary",
+    "to_networkx",
     "validate_households",
     "validate_projects",
     "write_county",
+    "write_report",
     "write_table",
     "InfeasibleError",
     "InputError",
