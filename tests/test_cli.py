@@ -191,3 +191,94 @@ def test_generate_writes_a_valid_county(tmp_path):
     ok = run("validate", str(tmp_path / "households.csv"))
     assert ok.returncode == 0, ok.stderr
     assert "300 households" in ok.stdout
+
+
+@pytest.mark.real
+def test_real_surveys_through_the_commands(real_data, tmp_path):
+    costa_rica = real_data / "costa_rica_poverty" / "cr_train_shared.csv"
+    loans = real_data / "kiva" / "kiva_loans_sample_1000.csv"
+    themes = real_data / "kiva" / "loan_themes_by_region_sample_99.csv"
+
+    res = run("validate", str(costa_rica), "--mapping", "costa_rica")
+    assert res.returncode == 0, res.stderr
+    assert "households" in res.stdout
+    res = run("validate", str(themes), "--mapping", "kiva_themes")
+    assert res.returncode == 0, res.stderr
+    assert "99 projects" in res.stdout
+
+    out = tmp_path / "kiva"
+    res = run(
+        "match",
+        "--households",
+        str(loans),
+        "--mapping",
+        "kiva_loans",
+        "--projects",
+        str(themes),
+        "--projects-mapping",
+        "kiva_themes",
+        "--out",
+        str(out),
+    )
+    assert res.returncode == 0, res.stderr
+    matches = pd.read_csv(out / "matches.csv")
+    unmatched = pd.read_csv(out / "unmatched.csv")
+    assert len(matches) + len(unmatched) == 1000
+    assert len(matches) > 0
+
+    report = tmp_path / "kiva.html"
+    res = run(
+        "report",
+        "--households",
+        str(loans),
+        "--mapping",
+        "kiva_loans",
+        "--matches",
+        str(out / "matches.csv"),
+        "--out",
+        str(report),
+    )
+    assert res.returncode == 0, res.stderr
+    html = report.read_text(encoding="utf-8")
+    assert f"{len(matches):,}" in html
+
+    # a survey mapping used for the wrong table is a clear error, not a traceback
+    res = run(
+        "validate", str(costa_rica), "--mapping", "costa_rica", "--kind", "projects"
+    )
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+def test_match_from_the_store(sample, tmp_path):
+    db = tmp_path / "county.sqlite"
+    for name in ("households.csv", "projects.csv"):
+        res = run("import", str(sample / name), "--db", str(db))
+        assert res.returncode == 0, res.stderr
+    out = tmp_path / "out"
+    res = run("match", "--db", str(db), "--out", str(out), "-q")
+    assert res.returncode == 0, res.stderr
+    from_files = run(
+        "match",
+        "--households",
+        str(sample / "households.csv"),
+        "--projects",
+        str(sample / "projects.csv"),
+        "--out",
+        str(tmp_path / "files"),
+        "-q",
+    )
+    assert from_files.returncode == 0, from_files.stderr
+    a = pd.read_csv(out / "matches.csv")
+    b = pd.read_csv(tmp_path / "files" / "matches.csv")
+    assert len(a) == len(b)
+    assert a["score"].sum() == pytest.approx(b["score"].sum(), rel=1e-3)
+    res = run(
+        "report",
+        "--db",
+        str(db),
+        "--matches",
+        str(out / "matches.csv"),
+        "--out",
+        str(tmp_path / "r.html"),
+    )
+    assert res.returncode == 0, res.stderr
