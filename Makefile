@@ -23,7 +23,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --ignore=tests/browser
+	env -u MPLBACKEND $(BIN)/python -m pytest -p no:cacheprovider --nbval \
+	    --nbval-current-env --nbval-sanitize-with notebooks/nbval-sanitize.cfg notebooks
+	$(BIN)/python -m pytest -p no:cacheprovider tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

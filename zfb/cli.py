@@ -408,9 +408,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(func=cmd_demo)
 
+    from .dashboards.serve import add_commands as add_serve_command
     from .store.commands import add_commands
 
     add_commands(sub)
+    add_serve_command(sub)
     return parser
 
 

@@ -1,0 +1,81 @@
+"""Where the dashboards take their county from."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from zfb import generate_county, write_county
+from zfb.dashboards.data import (
+    ENV_DATA,
+    ENV_DB,
+    ENV_REGISTRY,
+    load_county,
+    read_matches,
+    read_registry,
+    sample_dir,
+)
+from zfb.errors import ConfigError
+
+
+@pytest.fixture
+def folder(tmp_path):
+    county = generate_county(60, 4, seed=8)
+    write_county(county, tmp_path)
+    return tmp_path, county
+
+
+def test_a_folder_gives_its_tables_and_optional_files(folder, monkeypatch):
+    path, county = folder
+    monkeypatch.delenv(ENV_DB, raising=False)
+    got = load_county(path)
+    assert (
+        got.households["household_id"].tolist()
+        == county.households["household_id"].tolist()
+    )
+    assert len(got.projects) == 4 and got.matches.empty and got.registry is None
+    assert got.db is None and got.source == str(path)
+    pd.DataFrame(
+        {"household_id": ["ZX000001"], "project_id": ["P0001"], "amount": ["500"]}
+    ).to_csv(path / "matches.csv", index=False)
+    counts = county.households["township"].value_counts()
+    pd.DataFrame({"township": counts.index, "households": counts * 3}).to_csv(
+        path / "registry.csv", index=False
+    )
+    got = load_county(path)
+    assert got.matches["amount"].tolist() == [500.0]
+    assert got.matches["explanation"].tolist() == [""]
+    assert (got.registry == counts * 3).all()
+
+
+def test_the_environment_names_the_folder(folder, monkeypatch):
+    path, county = folder
+    monkeypatch.delenv(ENV_DB, raising=False)
+    monkeypatch.setenv(ENV_DATA, str(path))
+    assert len(load_county().households) == len(county.households)
+
+
+def test_without_anything_the_sample_county_is_read(monkeypatch):
+    for name in (ENV_DATA, ENV_DB, ENV_REGISTRY):
+        monkeypatch.delenv(name, raising=False)
+    assert load_county().source == str(sample_dir())
+
+
+def test_a_folder_without_its_files_says_what_it_needs(tmp_path, monkeypatch):
+    monkeypatch.delenv(ENV_DB, raising=False)
+    with pytest.raises(ConfigError, match="households.csv"):
+        load_county(tmp_path)
+
+
+def test_bad_matches_and_registry_files_are_refused(tmp_path):
+    (tmp_path / "m.csv").write_text("household_id,amount\nA,1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="project_id"):
+        read_matches(tmp_path / "m.csv")
+    (tmp_path / "r.csv").write_text("township,households\nA,1.5\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="whole number"):
+        read_registry(tmp_path / "r.csv")
+    (tmp_path / "s.csv").write_text("name,n\nA,1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="township column"):
+        read_registry(tmp_path / "s.csv")
+    (tmp_path / "z.csv").write_text("乡镇,户数\n泼机镇,12\n", encoding="utf-8")
+    assert read_registry(tmp_path / "z.csv").to_dict() == {"泼机镇": 12}

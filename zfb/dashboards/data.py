@@ -1,0 +1,392 @@
+"""Where the dashboards take their county from: a folder of files or a store.
+
+A dashboard notebook calls :func:`load_county` once. The county comes from,
+in this order:
+
+1. a store, when ``ZFB_DASHBOARD_DB`` holds its URL (``zfb serve --db``):
+   households and projects as :func:`zfb.store.commands.load_households`
+   reads them (no names, phone numbers or free text), and the matches that
+   are proposed, accepted or funded;
+2. a folder, when ``ZFB_DASHBOARD_DATA`` names one (``zfb serve --data``),
+   holding ``households.csv``, ``projects.csv`` and optionally
+   ``matches.csv`` (as ``zfb match`` writes it);
+3. the sample county of the repository, ``data/sample/``.
+
+``ZFB_DASHBOARD_MATCHES`` (``zfb serve --matches``) names a matches file
+that replaces the folder's own. ``ZFB_DASHBOARD_REGISTRY`` (``zfb serve
+--registry``) names a table of the registry's households per township
+(columns ``township`` and ``households``), or the folder holds one as
+``registry.csv``; the overview then says whether the county's households
+are spread over the townships as the registry's are.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import ConfigError
+from ..taxonomy import Taxonomy, load_taxonomy
+
+__all__ = [
+    "ENV_DATA",
+    "ENV_DB",
+    "ENV_MATCHES",
+    "ENV_REGISTRY",
+    "MATCH_COLUMNS",
+    "CountyData",
+    "accept_in_store",
+    "load_county",
+    "read_matches",
+    "read_registry",
+    "sample_dir",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Environment variable naming the folder of households.csv and projects.csv.
+ENV_DATA = "ZFB_DASHBOARD_DATA"
+#: Environment variable holding the URL of the store the dashboards use.
+ENV_DB = "ZFB_DASHBOARD_DB"
+#: Environment variable naming a matches file (as ``zfb match`` writes it).
+ENV_MATCHES = "ZFB_DASHBOARD_MATCHES"
+#: Environment variable naming the registry's households per township.
+ENV_REGISTRY = "ZFB_DASHBOARD_REGISTRY"
+
+#: Columns of the matches table the dashboards read.
+MATCH_COLUMNS = ["household_id", "project_id", "amount", "score", "explanation"]
+#: Statuses of stored matches that count as matched households.
+LIVE_STATUSES = ("proposed", "accepted", "funded")
+
+
+@dataclass
+class CountyData:
+    """The tables a dashboard shows.
+
+    Attributes
+    ----------
+    households : DataFrame
+        Canonical households table (``docs/data-model.md``); never names,
+        phone numbers or ID numbers.
+    projects : DataFrame
+        Canonical projects table.
+    matches : DataFrame
+        At least :data:`MATCH_COLUMNS` (``amount`` and ``score`` float,
+        ``explanation`` str); no rows when no match was made. From a store
+        also ``match_id``, ``status`` and ``version``.
+    source : str
+        Where the tables came from, to show on the page: a folder or the
+        store's URL with its password hidden.
+    db : str or None
+        URL of the store, when the county came from one (intake and accepted
+        matches are then saved to it).
+    taxonomy : Taxonomy
+    registry : Series or None
+        The registry's households per township (index: township name), when
+        a registry table was given.
+    """
+
+    households: pd.DataFrame
+    projects: pd.DataFrame
+    matches: pd.DataFrame
+    source: str
+    db: str | None = None
+    taxonomy: Taxonomy | None = None
+    registry: pd.Series | None = None
+
+    def __post_init__(self) -> None:
+        if self.taxonomy is None:
+            self.taxonomy = load_taxonomy()
+
+
+def sample_dir() -> Path:
+    """The folder of the sample county, ``data/sample`` of the repository.
+
+    Raises
+    ------
+    ConfigError
+        If zfb runs from an installed copy without the repository's data;
+        then give a folder with ``zfb serve --data DIR``.
+    """
+    path = Path(__file__).resolve().parents[2] / "data" / "sample"
+    if not (path / "households.csv").is_file():
+        raise ConfigError(
+            f"the sample county is not at {path}; give a folder with "
+            "households.csv and projects.csv (zfb serve --data DIR, or "
+            f"{ENV_DATA}=DIR)"
+        )
+    return path
+
+
+def _empty_matches() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "household_id": pd.Series(dtype="str"),
+            "project_id": pd.Series(dtype="str"),
+            "amount": pd.Series(dtype="float64"),
+            "score": pd.Series(dtype="float64"),
+            "explanation": pd.Series(dtype="str"),
+        }
+    )
+
+
+def read_matches(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a matches file as ``zfb match`` writes it.
+
+    Returns
+    -------
+    DataFrame
+        :data:`MATCH_COLUMNS`, ``amount`` and ``score`` as float (a missing
+        score is NaN, a missing explanation empty); other columns kept.
+
+    Raises
+    ------
+    ConfigError
+        If ``household_id``, ``project_id`` or ``amount`` is missing.
+    """
+    from ..io import read_table
+
+    raw = read_table(path)
+    missing = [c for c in ("household_id", "project_id", "amount") if c not in raw]
+    if missing:
+        raise ConfigError(
+            f"{path}: a matches file needs the columns {', '.join(missing)}; "
+            "give the matches.csv that zfb match writes"
+        )
+    out = raw.copy()
+    out["amount"] = pd.to_numeric(out["amount"], errors="coerce").astype("float64")
+    score = out["score"] if "score" in out else pd.Series(float("nan"), out.index)
+    out["score"] = pd.to_numeric(score, errors="coerce").astype("float64")
+    text = out["explanation"] if "explanation" in out else pd.Series("", out.index)
+    out["explanation"] = text.fillna("").astype("str")
+    return out
+
+
+def read_registry(path: str | os.PathLike) -> pd.Series:
+    """Read the registry's households per township.
+
+    Parameters
+    ----------
+    path : path
+        CSV or XLSX with a ``township`` column (or ``乡镇``) and a
+        ``households`` column (or ``registered``, ``户数``).
+
+    Returns
+    -------
+    Series of int
+        Indexed by township name (named ``township``), in file order.
+
+    Raises
+    ------
+    ConfigError
+        If a column is missing or a count is not a whole number.
+    """
+    from ..io import read_table
+
+    raw = read_table(path)
+    town = next((c for c in ("township", "乡镇") if c in raw.columns), None)
+    count = next(
+        (c for c in ("households", "registered", "户数") if c in raw.columns), None
+    )
+    if town is None or count is None:
+        raise ConfigError(
+            f"{path}: a registry table needs a township column and a households "
+            f"column; it has {', '.join(map(str, raw.columns))}"
+        )
+    numbers = pd.to_numeric(raw[count], errors="coerce")
+    bad = numbers.isna() | (numbers < 0) | (numbers % 1 != 0)
+    if bad.any():
+        row = int(bad.to_numpy().argmax()) + 2
+        raise ConfigError(
+            f"{path}, row {row}: {count} must be a whole number of households, "
+            f"0 or more; got {raw[count].iloc[row - 2]!r}"
+        )
+    return pd.Series(
+        numbers.to_numpy(dtype="int64"),
+        index=pd.Index(raw[town].astype(str), name="township"),
+        name="registered",
+    )
+
+
+def _from_store(db: str, taxonomy: Taxonomy) -> CountyData:
+    from ..store import Role, open_store, view
+    from ..store.commands import load_households, load_projects
+
+    households = load_households(db)
+    projects = load_projects(db)
+    with open_store(db) as store:
+        stored = view(store, "matches", Role.administrator())
+        shown = store.url
+    if len(stored):
+        stored = stored[stored["status"].isin(LIVE_STATUSES)].reset_index(drop=True)
+        for col in ("amount", "score"):
+            stored[col] = pd.to_numeric(stored[col], errors="coerce").astype("float64")
+        if "explanation" not in stored:
+            stored["explanation"] = ""
+        stored["explanation"] = stored["explanation"].fillna("").astype("str")
+        matches = stored
+    else:
+        matches = _empty_matches()
+    return CountyData(households, projects, matches, shown, db=db, taxonomy=taxonomy)
+
+
+def load_county(
+    data: str | os.PathLike | None = None,
+    *,
+    db: str | None = None,
+    matches: str | os.PathLike | None = None,
+    registry: str | os.PathLike | None = None,
+    taxonomy: Taxonomy | None = None,
+) -> CountyData:
+    """Read the county a dashboard shows.
+
+    Parameters
+    ----------
+    data : path, optional
+        Folder with ``households.csv`` and ``projects.csv`` (and optionally
+        ``matches.csv``). Default ``ZFB_DASHBOARD_DATA``, else
+        :func:`sample_dir`.
+    db : str, optional
+        URL of a store; default ``ZFB_DASHBOARD_DB``. When set, ``data`` is
+        not read.
+    matches : path, optional
+        A matches file; default ``ZFB_DASHBOARD_MATCHES``, else the folder's
+        ``matches.csv`` when there is one.
+    registry : path, optional
+        The registry's households per township (:func:`read_registry`);
+        default ``ZFB_DASHBOARD_REGISTRY``, else the folder's
+        ``registry.csv`` when there is one.
+    taxonomy : Taxonomy, optional
+        Default :func:`zfb.load_taxonomy`.
+
+    Returns
+    -------
+    CountyData
+
+    Raises
+    ------
+    ConfigError
+        If the folder lacks a file, or the sample county is not there.
+    InputError, ValidationError
+        If a file cannot be read or breaks the rules of its table.
+    """
+    from ..io import read_households, read_projects
+
+    tax = taxonomy or load_taxonomy()
+    db = db or os.environ.get(ENV_DB) or None
+    registry = registry or os.environ.get(ENV_REGISTRY) or None
+    if db:
+        logger.info("dashboard county from the store %s", db)
+        county = _from_store(db, tax)
+        county.registry = read_registry(registry) if registry else None
+        return county
+    folder = Path(data or os.environ.get(ENV_DATA) or sample_dir())
+    if registry is None and (folder / "registry.csv").is_file():
+        registry = folder / "registry.csv"
+    for name in ("households.csv", "projects.csv"):
+        if not (folder / name).is_file():
+            raise ConfigError(
+                f"{folder} has no {name}; a county folder holds households.csv "
+                "and projects.csv (zfb generate --out DIR writes both)"
+            )
+    households = read_households(folder / "households.csv", taxonomy=tax)
+    projects = read_projects(folder / "projects.csv", taxonomy=tax)
+    path = matches or os.environ.get(ENV_MATCHES) or None
+    if path is None and (folder / "matches.csv").is_file():
+        path = folder / "matches.csv"
+    table = read_matches(path) if path else _empty_matches()
+    logger.info(
+        "dashboard county from %s: %d households, %d projects, %d matches",
+        folder,
+        len(households),
+        len(projects),
+        len(table),
+    )
+    return CountyData(
+        households,
+        projects,
+        table,
+        str(folder),
+        taxonomy=tax,
+        registry=read_registry(registry) if registry else None,
+    )
+
+
+def accept_in_store(db: str, match: pd.DataFrame, *, actor: str) -> str:
+    """Record one match as accepted in a store; return its status there.
+
+    Parameters
+    ----------
+    db : str
+        URL of the store.
+    match : DataFrame
+        One row: ``household_id``, ``project_id``, ``amount`` and optionally
+        ``score`` and ``explanation``.
+    actor : str
+        Who accepts, for the audit log: a role or an account id
+        (``"funder:dashboard"``), never a person's name.
+
+    Returns
+    -------
+    str
+        ``"accepted"``, or the status the pair already had when it was
+        accepted or funded before.
+
+    Raises
+    ------
+    StoreError
+        If the pair was closed in the store.
+
+    Notes
+    -----
+    :func:`zfb.store.save_matches` stores a whole run and closes the
+    proposals the run no longer makes; a pair new to the store is therefore
+    saved together with every proposal the store holds, unchanged, so that
+    none is closed. Two funders accepting at the same moment may make one
+    of them retry (:class:`~zfb.store.ConflictError`).
+    """
+    from ..store import Role, StoreError, open_store, save_matches, set_match_status
+    from ..store import view as store_view
+
+    row = match.iloc[[0]]
+    hid, pid = str(row["household_id"].iloc[0]), str(row["project_id"].iloc[0])
+
+    def find(store):
+        table = store_view(store, "matches", Role.administrator())
+        hit = table[(table["household_id"] == hid) & (table["project_id"] == pid)]
+        return table, hit
+
+    cols = ["household_id", "project_id", "amount", "score", "explanation"]
+    with open_store(db) as store:
+        table, hit = find(store)
+        if hit.empty:
+            proposed = table[table["status"] == "proposed"]
+            run = pd.concat(
+                [
+                    proposed[[c for c in cols if c in proposed]],
+                    row[[c for c in cols if c in row]],
+                ],
+                ignore_index=True,
+            )
+            save_matches(store, run, actor=actor)
+            table, hit = find(store)
+        status = str(hit["status"].iloc[0])
+        if status == "closed":
+            raise StoreError(
+                f"the match of {hid} with {pid} was closed in the store; propose "
+                "it again with a new match run"
+            )
+        if status == "proposed":
+            set_match_status(
+                store,
+                int(hit["match_id"].iloc[0]),
+                "accepted",
+                version=int(hit["version"].iloc[0]),
+                actor=actor,
+            )
+            status = "accepted"
+    return status
