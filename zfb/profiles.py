@@ -771,7 +771,7 @@ def plot_profiles(
     ax.barh(y, data["share"].to_numpy(), **kwargs)
     ax.set_yticks(y, labels=data[f"description_{lang}"].tolist())
     ax.invert_yaxis()
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     label = {"zh": "户数占比", "en": "share of households"}[lang]
     ax.set_xlabel(label, fontfamily=fonts)
     ax.tick_params(labelfontfamily=fonts)

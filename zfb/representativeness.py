@@ -495,7 +495,7 @@ def plot_coverage(
     ax.set_yticks(y, labels=[str(v) for v in table.index])
     ax.invert_yaxis()
     ax.axvline(result.coverage, color="0.3", linestyle="--", linewidth=1)
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     zh, en = "调查覆盖率", "coverage of the registry"
     ax.set_xlabel({"zh": zh, "en": en, "both": f"{zh} {en}"}[lang], fontfamily=fonts)
     ax.tick_params(labelfontfamily=fonts)

@@ -40,6 +40,7 @@ from .taxonomy import Taxonomy, load_taxonomy
 
 __all__ = [
     "CAUSE_TRAIT_RULES",
+    "DUPLICATE_COLUMNS",
     "FLAGS",
     "CauseTraitRule",
     "verification_flags",
