@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -54,7 +55,13 @@ def _read_households(args, path=None):
             raise InputError("give --households FILE, or --db URL to read the store")
         from .store.commands import load_households
 
-        return load_households(args.db)
+        table = load_households(args.db)
+        if table.empty:
+            raise InputError(
+                "the store holds no households (is the --db path right?); "
+                "import a file first with `zfb import FILE --db URL`"
+            )
+        return table
     return read_households(
         path,
         taxonomy=_taxonomy(args),
@@ -140,6 +147,28 @@ def _write_tables(tables, out: Path) -> list[Path]:
     return paths
 
 
+def _check_out_dir(out: Path) -> None:
+    """Fail before a long solve if the output folder cannot be written."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: exists and is not a folder")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise InputError(f"--out {out}: the folder is not writable")
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
 def cmd_match(args) -> int:
     """Match households to projects in one mode and write the result tables."""
     from .matching.modes import options_from_args, run_mode
@@ -148,6 +177,7 @@ def cmd_match(args) -> int:
     households = _read_households(args)
     projects = _read_projects(args)
     t_read = time.perf_counter() - t0
+    _check_out_dir(Path(args.out))
     result = run_mode(
         args.mode,
         households,
@@ -329,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     def solve_args(p):
         p.add_argument(
             "--time-limit",
-            type=float,
+            type=_positive,
             default=8.0,
             metavar="SECONDS",
             help="time limit of the integer program when budgets bind (default 8); "
@@ -386,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--households", type=int, default=45972, metavar="N")
     p.add_argument("--projects", type=int, default=None, metavar="N")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_non_negative_int, default=0)
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=cmd_generate)
 
@@ -421,6 +451,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    # the summary line of `zfb match` already states the gap of a time-limited solve
+    from .matching import MatchGapWarning
+
+    warnings.simplefilter("ignore", MatchGapWarning)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
@@ -435,6 +469,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except ZfbError as exc:
         print(f"zfb {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (OSError, UnicodeDecodeError) as exc:
+        # a file or folder given on the command line cannot be read or written
+        print(f"zfb {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"zfb {args.command}: interrupted", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:
         return EXIT_OK

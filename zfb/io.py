@@ -16,6 +16,7 @@ import os
 import re
 import tempfile
 import unicodedata
+import warnings
 from collections.abc import Iterable, Sequence
 from os import PathLike
 from pathlib import Path
@@ -155,9 +156,16 @@ def read_table(path: str | PathLike) -> pd.DataFrame:
         first = text.split("\n", 1)[0]
         sep = "\t" if suffix == ".tsv" or first.count("\t") > first.count(",") else ","
         try:
-            df = pd.read_csv(
-                io.StringIO(text), sep=sep, dtype=str, keep_default_na=False
-            )
+            with warnings.catch_warnings():
+                # a trailing comma on every row is common and harmless
+                warnings.simplefilter("ignore", pd.errors.ParserWarning)
+                df = pd.read_csv(
+                    io.StringIO(text),
+                    sep=sep,
+                    dtype=str,
+                    keep_default_na=False,
+                    index_col=False,  # a trailing comma must not shift the columns
+                )
         except pd.errors.ParserError as exc:
             raise InputError(f"{name}: not a well-formed table: {exc}") from None
     else:
@@ -205,7 +213,15 @@ class _Checker:
 
     def add(self, index, column: str | None, value: str, rule: str) -> None:
         row = None if index is None else self.row_of(int(index))
-        self.problems.append(Problem(self.source, row, column, value, rule))
+        rule = _PERSONAL.sub(lambda m: mask(m.group()), rule)
+        if len(rule) > 4 * _SHOWN_MAX:
+            rule = rule[: 4 * _SHOWN_MAX - 1] + "…"
+        self.problems.append(Problem(self.source, row, column, _shown(value), rule))
+
+    def length(self, name: str, limit: int) -> None:
+        col = self.raw[name]
+        for i in col.index[col.str.len() > limit]:
+            self.add(i, self.header(name), col[i], f"is longer than {limit} characters")
 
     def row_of(self, position: int) -> int:
         """Row of the file a person sees for a 0-based position."""
@@ -242,7 +258,8 @@ class _Checker:
         dup = col.duplicated(keep=False) & (col != "")
         if not dup.any():
             return
-        first = col[dup].reset_index().groupby(name)["index"].min()
+        dups = col[dup]
+        first = pd.Series(dups.index, index=dups.values).groupby(level=0).min()
         for i in col.index[dup]:
             j = first[col[i]]
             if i != j:
@@ -261,6 +278,10 @@ class _Checker:
         bad = (col != "") & values.isna()
         for i in col.index[bad]:
             self.add(i, self.header(name), col[i], "must be a number")
+        infinite = values.notna() & ~np.isfinite(values.astype("float64"))
+        for i in col.index[infinite]:
+            self.add(i, self.header(name), col[i], "must be a finite number")
+        values = values.where(~infinite)
         low, strict, high = _BOUNDS.get(name, (0, False, None))
         ok = values.notna()
         if integer:
@@ -276,7 +297,10 @@ class _Checker:
             for i in col.index[ok & (values > high)]:
                 self.add(i, self.header(name), col[i], f"must be at most {high}")
         if integer:
-            return values.round().astype("Int64")
+            huge = ok & (values.abs() > 2**53)
+            for i in col.index[huge]:
+                self.add(i, self.header(name), col[i], "is too large")
+            return values.where(~huge).round().astype("Int64")
         return values.astype("float64")
 
     def choice(self, name: str, table: dict[str, str], rule: str) -> pd.Series:
@@ -329,6 +353,33 @@ class _Checker:
         return pd.Series(out, index=col.index, dtype="str")
 
 
+#: Digit runs that may be a national ID number (15 or 18 characters) or a
+#: mobile phone number (11 digits, 1 then 3-9): never shown in a message.
+_PERSONAL = re.compile(r"(?<!\d)(\d{17}[\dXx]|\d{15}|1[3-9]\d{9})(?!\d)")
+#: Longest value quoted in a problem report.
+_SHOWN_MAX = 60
+#: Longest cell accepted in a name column (township, village, ids, funder).
+NAME_MAX = 200
+#: Longest cell accepted in a free-text column (notes, help plan, title).
+TEXT_MAX = 10_000
+
+
+def _shown(value: str) -> str:
+    """A value as a problem report may show it: masked and shortened."""
+    text = str(value)
+    if _PERSONAL.search(text):
+        return mask(text)
+    if len(text) > _SHOWN_MAX:
+        return text[: _SHOWN_MAX - 1] + f"… ({len(text)} characters)"
+    return text
+
+
+def _looks_like_id_number(value: str) -> bool:
+    return bool(re.fullmatch(r"\d{17}[\dXx]|\d{15}", value)) and (
+        check_id_number(value) is None
+    )
+
+
 def _clean_cell(value: str) -> str:
     text = unicodedata.normalize("NFKC", value) if not value.isascii() else value
     return text.strip()
@@ -370,9 +421,8 @@ def _finish(checker: _Checker, out: dict[str, pd.Series], df: pd.DataFrame):
 
 def _convert_common(checker: _Checker, out: dict, name: str, spec) -> None:
     kind = spec.kind
-    if kind in ("str", "id"):
-        out[name] = checker.raw[name].replace("", pd.NA).astype("str")
-    elif kind == "text":
+    if kind in ("str", "id", "text"):
+        checker.length(name, TEXT_MAX if kind == "text" else NAME_MAX)
         out[name] = checker.raw[name].replace("", pd.NA).astype("str")
     elif kind == "int":
         out[name] = checker.number(name, integer=True)
@@ -474,6 +524,17 @@ def validate_households(
             pseudo[i] = pseudonymize(value, key)
         ids = pseudo if ids is None else ids.where(ids != "", pseudo)
     if ids is not None:
+        if chk.present("household_id"):
+            chk.length("household_id", NAME_MAX)
+            given = raw["household_id"]
+            for i in given.index[given.map(_looks_like_id_number)]:
+                chk.add(
+                    i,
+                    chk.header("household_id"),
+                    given[i],
+                    "looks like a national ID number: give it in an id_number "
+                    "(身份证号) column, which is turned into a pseudonym",
+                )
         missing = ids == ""
         if chk.present("id_number"):
             missing &= raw["id_number"] == ""  # a bad number is reported already
@@ -546,6 +607,11 @@ def validate_households(
             )
         else:
             _convert_common(chk, out, name, spec)
+    # the optional need columns are always there, so later steps can rely on them
+    if "need_kind" not in out:
+        out["need_kind"] = pd.Series(pd.NA, index=df.index, dtype="str")
+    if "need_amount" not in out:
+        out["need_amount"] = pd.Series(np.nan, index=df.index, dtype="float64")
     dropped = [n for n in ("name", "phone", "id_number") if chk.present(n)]
     if keep_personal:
         dropped = [n for n in dropped if n == "id_number"]
@@ -781,12 +847,34 @@ def _mapped(path, mapping, table: str):
     return out, (2 if rows is None else [int(r) for r in rows])
 
 
+#: First characters that make a spreadsheet read a cell as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as formulas get a leading ``'``;
+    control characters are removed (OWASP's advice on CSV injection)."""
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if not (pd.api.types.is_string_dtype(s) or s.dtype == object):
+            continue
+        text = s.map(lambda v: v if not isinstance(v, str) else _CONTROL.sub("", v))
+        risky = text.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
+        out[col] = text.where(~risky, "'" + text.astype("str"))
+    return out
+
+
 def write_table(df: pd.DataFrame, path: str | PathLike) -> Path:
     """Write a table to CSV (UTF-8) or XLSX, by the suffix of ``path``.
 
     The file is written to a temporary name in the same folder and renamed
     into place, so a reader never sees half a file and a failed write leaves
-    any earlier file untouched.
+    any earlier file untouched. Text cells that a spreadsheet would take for
+    a formula (starting with ``=``, ``+``, ``-``, ``@``) are prefixed with
+    ``'`` and control characters are dropped, so that opening an export in
+    Excel runs nothing.
 
     Returns
     -------
@@ -799,6 +887,7 @@ def write_table(df: pd.DataFrame, path: str | PathLike) -> Path:
         prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent
     )
     os.close(fd)
+    df = _spreadsheet_safe(df) if isinstance(df, pd.DataFrame) else df
     try:
         if path.suffix.lower() == ".xlsx":
             df.to_excel(tmp, index=False, engine="openpyxl")

@@ -69,7 +69,13 @@ def load_secret(secret: str | bytes | None = None) -> bytes:
                 conf = tomllib.loads(path.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
                 raise ConfigError(f"{path}: not a valid TOML file: {exc}") from None
-            secret = conf.get("pseudonym", {}).get("secret")
+            section = conf.get("pseudonym", {})
+            secret = section.get("secret") if isinstance(section, dict) else None
+            if secret is not None and not isinstance(secret, str):
+                raise ConfigError(
+                    f"{path}: [pseudonym] secret must be a quoted string, not "
+                    f"{type(secret).__name__}"
+                )
     if not secret:
         raise ConfigError(
             "national ID numbers need a pseudonym key: set the ZFB_SECRET "
@@ -77,7 +83,9 @@ def load_secret(secret: str | bytes | None = None) -> bytes:
             'same for every file of a county), or put `secret = "..."` under '
             f"[pseudonym] in {config_path()}"
         )
-    key = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
+    if not isinstance(secret, (str, bytes)):
+        raise ConfigError("the pseudonym key must be a string")
+    key = secret.encode("utf-8") if isinstance(secret, str) else secret
     if len(key) < 16:
         raise ConfigError(
             "the pseudonym key (ZFB_SECRET) must be 16 characters or more"
@@ -114,6 +122,8 @@ def check_id_number(value: str, today: _dt.date | None = None) -> str | None:
     """
     text = _normalize(value)
     today = today or _dt.date.today()
+    if not text.isascii():
+        return "an ID number has the digits 0-9 and X only"
     if len(text) == 15:
         if not text.isdigit():
             return "a 15-digit ID number has digits only"

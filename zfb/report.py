@@ -629,6 +629,12 @@ def write_report(
         list_unmatched=list_unmatched,
     )
     out = Path(path)
-    out.write_text(html, encoding="utf-8")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        tmp.write_text(html, encoding="utf-8")
+        tmp.replace(out)  # readers never see half a report
+    finally:
+        tmp.unlink(missing_ok=True)
     logger.info("report written to %s", out)
     return out

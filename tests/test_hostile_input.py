@@ -1,0 +1,173 @@
+"""Regression tests for hostile and malformed input found by trying to break zfb."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from zfb import ConfigError, ValidationError
+from zfb.cli import main
+from zfb.io import read_households, read_table, validate_households, write_table
+from zfb.pseudonym import check_id_number, load_secret
+
+from .conftest import make_id_number
+
+
+def households(**columns):
+    base = {
+        "household_id": ["a"],
+        "township": ["泼机镇"],
+        "size": ["3"],
+        "income_per_capita": ["2000"],
+        "causes": ["因病"],
+    }
+    base.update(columns)
+    return pd.DataFrame(base)
+
+
+def test_config_key_must_be_a_string(monkeypatch, tmp_path):
+    # regression: `secret = 16` gave bytes(16), sixteen zero bytes, accepted
+    monkeypatch.delenv("ZFB_SECRET", raising=False)
+    conf = tmp_path / "c.toml"
+    monkeypatch.setenv("ZFB_CONFIG", str(conf))
+    for value in ("16", "[1, 2]", "1.5", "{a = 1}"):
+        conf.write_text(f"[pseudonym]\nsecret = {value}\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match="string"):
+            load_secret()
+
+
+def test_id_number_in_household_id_is_refused_and_masked():
+    number = make_id_number("530627", "19910707", "613")
+    with pytest.raises(ValidationError) as info:
+        validate_households(households(household_id=[number]))
+    assert "national ID number" in info.value.problems[0].rule
+    assert number not in str(info.value)
+
+
+@pytest.mark.parametrize("column", ["size", "township", "causes"])
+def test_personal_looking_values_are_masked_in_messages(column):
+    number = make_id_number("530627", "19910707", "613")
+    phone = "13912345678"
+    for value in (number, phone):
+        with pytest.raises(ValidationError) as info:
+            validate_households(households(**{column: [value]}), townships=["x"])
+        assert value not in str(info.value)
+
+
+def test_duplicate_id_numbers_without_household_id(secret):
+    # regression: KeyError 'household_id' when two rows had the same 身份证号
+    number = make_id_number("530627", "19800101", "123")
+    df = pd.DataFrame(
+        {
+            "身份证号": [number, number],
+            "乡镇": ["泼机镇"] * 2,
+            "人口数": ["3"] * 2,
+            "人均收入": ["2000"] * 2,
+            "致贫原因": ["因病"] * 2,
+        }
+    )
+    with pytest.raises(ValidationError) as info:
+        validate_households(df)
+    (problem,) = info.value.problems
+    assert problem.row == 3 and "duplicate of row 2" in problem.rule
+    assert number not in str(info.value)
+
+
+def test_non_ascii_digits_in_an_id_number_are_refused():
+    # regression: Arabic-Indic digits passed isdigit() and crashed the hash
+    assert check_id_number("\u0665" + "30627197010181334") is not None
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("income_per_capita", "inf"),
+        ("income_per_capita", "1e400"),
+        ("need_amount", "-inf"),
+        ("labour_count", "inf"),
+        ("labour_count", "1e30"),
+        ("size", "1e30"),
+    ],
+)
+def test_infinite_and_huge_numbers_are_refused(column, value):
+    with pytest.raises(ValidationError) as info:
+        validate_households(households(**{column: [value]}))
+    assert any(p.column == column for p in info.value.problems)
+
+
+def test_long_cells_and_long_messages():
+    long = "镇" * 1_000_000
+    with pytest.raises(ValidationError) as info:
+        validate_households(households(township=[long], causes=["x" * 100_000]))
+    text = str(info.value)
+    assert len(text) < 2_000
+    assert any("longer than" in p.rule for p in info.value.problems)
+
+
+def test_trailing_commas_do_not_shift_columns(tmp_path):
+    path = tmp_path / "hh.csv"
+    path.write_text(
+        "household_id,township,size,income_per_capita,causes\na,泼机镇,3,2000,因病,\n",
+        encoding="utf-8",
+    )
+    table = read_households(path)
+    assert table.loc[0, "household_id"] == "a"
+    assert table.loc[0, "size"] == 3
+
+
+def test_need_columns_are_always_present():
+    table = validate_households(households())
+    assert {"need_kind", "need_amount"} <= set(table.columns)
+    assert table["need_kind"].isna().all()
+
+
+def test_written_tables_are_safe_in_a_spreadsheet(tmp_path):
+    df = pd.DataFrame(
+        {
+            "township": ['=HYPERLINK("x")', "+cmd|' /C calc'!A0", "@SUM(A1)", "ok"],
+            "notes": ["a\x00b", "-2+3", "\x07bell", "普通"],
+            "amount": [-1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    for name in ("out.csv", "out.xlsx"):
+        back = read_table(write_table(df, tmp_path / name))
+        assert all(not v.startswith(("=", "+", "@", "-")) for v in back["township"])
+        assert back["township"].iloc[3] == "ok"
+        assert back["notes"].tolist() == ["ab", "'-2+3", "bell", "普通"]
+        assert back["amount"].tolist()[0] in ("-1.0", "-1")
+
+
+def test_bad_output_paths_exit_2_without_traceback(tmp_path, capsys):
+    sample_h = tmp_path / "h.csv"
+    sample_p = tmp_path / "p.csv"
+    households().to_csv(sample_h, index=False)
+    pd.DataFrame(
+        {
+            "project_id": ["P1"],
+            "funder": ["f"],
+            "tags": ["ILL"],
+            "budget": ["10000"],
+            "capacity": ["1"],
+        }
+    ).to_csv(sample_p, index=False)
+    a_file = tmp_path / "afile"
+    a_file.write_text("x")
+    args = ["--households", str(sample_h), "--projects", str(sample_p), "-q"]
+    assert main(["match", *args, "--out", str(a_file)]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert main(["match", *args, "--out", str(a_file / "sub")]) == 2
+    report = tmp_path / "new" / "deeper" / "r.html"
+    assert main(["report", "--households", str(sample_h), "--out", str(report)]) == 0
+    assert report.is_file()
+    assert main(["validate", str(tmp_path)]) == 2
+    assert main(["causes", "--causes", str(tmp_path / "missing.csv")]) == 2
+    with pytest.raises(SystemExit) as info:
+        main(["match", *args, "--out", str(tmp_path / "o"), "--time-limit", "-1"])
+    assert info.value.code == 2
+
+
+def test_a_misspelled_store_is_an_error(tmp_path, capsys):
+    # regression: --db at a missing file matched an empty store and exited 0
+    code = main(["match", "--db", str(tmp_path / "typo.sqlite"), "--out", "o", "-q"])
+    assert code == 2
+    assert "no households" in capsys.readouterr().err
