@@ -269,7 +269,9 @@ def test_list_unmatched_shows_only_unmatched_pseudonyms(households, matches):
 
 
 def test_headings_are_chinese_first_then_english(page):
-    assert len(page.h2) == 4
+    assert (
+        len(page.h2) == 7
+    )  # overview, causes, illness, training, MPI, matches, unmatched
     for heading in page.h2:
         assert "\u4e00" <= heading[0] <= "\u9fff", heading
         assert re.search(r"[A-Za-z]", heading), heading
@@ -379,7 +381,8 @@ def test_without_matches_there_is_no_match_section(households):
     page = Page(render_report(households))
     assert "matches-township" not in page.tables
     assert "unmatched-cause" not in page.tables
-    assert len(page.h2) == 2
+    assert len(page.h2) == 5  # overview, causes, illness, training, MPI
+    assert not any("Match" in h for h in page.h2)
     sources = [v for t, a, v in page.attrs if t == "img" and a == "src"]
     assert len(sources) == 3
 
@@ -435,3 +438,23 @@ def test_images_carry_their_caption_as_alt_text(page):
     alts = [v for t, a, v in page.attrs if t == "img" and a == "alt"]
     assert len(alts) == 5
     assert all(re.search(r"[\u4e00-\u9fff]", a) and re.search("[a-z]", a) for a in alts)
+
+
+def test_county_sections_of_illness_training_and_mpi(tmp_path):
+    from zfb.illness import illness_breakdown, training_needs
+    from zfb.mpi import deprivations_from_households, mpi
+    from zfb.synth import generate_county
+
+    households = generate_county(600, 10, seed=3).households
+    html = render_report(households)
+    for anchor in ("illness", "training", "mpi", "mpi-indicators"):
+        assert f'id="{anchor}"' in html
+    ill = illness_breakdown(households, by=None)
+    top = ill.iloc[0]
+    row = re.search(rf'<tr data-key="{re.escape(top["cause"])}">(.*?)</tr>', html)
+    assert row and f">{int(top['households']):,}<" in row.group(1)
+    skills = training_needs(households, by=None)
+    assert f'data-key="{skills.iloc[0]["cause"]}"' in html
+    result = mpi(deprivations_from_households(households))
+    m0 = re.search(r'<tr data-key="M0">(.*?)</tr>', html).group(1)
+    assert f"{result.M0:.1%}" in m0.replace(" %", "%")

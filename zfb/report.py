@@ -232,6 +232,111 @@ def _section(anchor: str, zh: str, en: str, body: Sequence[str]) -> str:
     )
 
 
+def _needs_sections(households: pd.DataFrame, tax: Taxonomy) -> list[str]:
+    """Illness, training needs and multidimensional poverty (county level)."""
+    from .illness import illness_breakdown, training_needs
+    from .mpi import deprivations_from_households, mpi
+
+    out = []
+    try:
+        ill = illness_breakdown(households, by=None, taxonomy=tax)
+        skills = training_needs(households, by=None, taxonomy=tax)
+        result = mpi(deprivations_from_households(households))
+    except (ZfbError, KeyError, ValueError) as exc:
+        logger.info("illness, training and MPI sections left out: %s", exc)
+        return out
+    label = _bi("占全部户数与占因病户数", "of all households, and of those ill")
+    note = f'<p class="note">{label}</p>'
+    out.append(
+        _section(
+            "illness",
+            "因病致贫",
+            "Illness-related poverty",
+            [
+                note,
+                _table(
+                    ill.head(20),
+                    [
+                        ("name_zh", "疾病", "illness", "text"),
+                        ("name_en", "英文名", "name in English", "text"),
+                        ("households", "户数", "households", "int"),
+                        ("share", "占比", "share", "pct"),
+                        ("share_of_ill", "占因病户", "of ill households", "pct"),
+                    ],
+                    table_id="illness",
+                    key="cause",
+                ),
+            ],
+        )
+    )
+    out.append(
+        _section(
+            "training",
+            "技能培训需求",
+            "Training needs",
+            [
+                _table(
+                    skills,
+                    [
+                        ("name_zh", "缺少的技能", "skill lacking", "text"),
+                        ("name_en", "英文名", "name in English", "text"),
+                        ("households", "户数", "households", "int"),
+                        ("share", "占比", "share", "pct"),
+                        ("asks_training", "申请培训", "asks for training", "int"),
+                    ],
+                    table_id="training",
+                    key="cause",
+                )
+            ],
+        )
+    )
+    head = pd.DataFrame(
+        {
+            "measure": ["H", "A", "M0"],
+            "zh": ["多维贫困发生率", "平均剥夺强度", "调整后发生率 M0 = H × A"],
+            "value": [result.H, result.A, result.M0],
+        }
+    )
+    indicators = result.indicators.reset_index()
+    indicators["contribution"] = indicators["contribution"] / 100
+    out.append(
+        _section(
+            "mpi",
+            "多维贫困指数",
+            "Multidimensional poverty index (Alkire-Foster)",
+            [
+                _table(
+                    head,
+                    [
+                        ("measure", "指标", "measure", "text"),
+                        ("zh", "含义", "meaning", "text"),
+                        ("value", "数值", "value", "pct"),
+                    ],
+                    table_id="mpi",
+                    key="measure",
+                ),
+                _table(
+                    indicators,
+                    [
+                        ("indicator", "维度指标", "indicator", "text"),
+                        ("weight", "权重", "weight", "pct"),
+                        (
+                            "censored_headcount",
+                            "删失发生率",
+                            "censored headcount",
+                            "pct",
+                        ),
+                        ("contribution", "贡献率", "contribution to M0", "pct"),
+                    ],
+                    table_id="mpi-indicators",
+                    key="indicator",
+                ),
+            ],
+        )
+    )
+    return out
+
+
 def _overview(numbers: dict[str, int | float]) -> str:
     return _section("overview", "概况", "Overview", [_headline(numbers, "headline")])
 
@@ -536,6 +641,7 @@ def render_report(
     )
     today = _dt.date.today().isoformat()
     sections = [_overview(numbers), _causes(households, tax)]
+    sections += _needs_sections(households, tax)
     if matches is not None:
         with warnings.catch_warnings():
             # summary has already warned about unknown households
