@@ -458,3 +458,23 @@ def test_county_sections_of_illness_training_and_mpi(tmp_path):
     result = mpi(deprivations_from_households(households))
     m0 = re.search(r'<tr data-key="M0">(.*?)</tr>', html).group(1)
     assert f"{result.M0:.1%}" in m0.replace(" %", "%")
+
+
+def test_profiles_and_representativeness_sections():
+    from zfb.representativeness import representativeness
+    from zfb.synth import generate_county
+
+    households = generate_county(600, 10, seed=4).households
+    counts = households["township"].value_counts()
+    registry = (counts * 2 + 1).rename_axis("township")
+    html = render_report(households, registry=registry)
+    assert 'id="profiles"' in html and 'id="representativeness"' in html
+    page = Page(html)
+    profiles = page.tables["profiles"]
+    total = sum(number(r["households"]) for r in profiles.values())
+    assert total == len(households)
+    rep = representativeness(registry, households)
+    town = rep.table.index[0]
+    row = page.tables["representativeness"][town]
+    assert number(row["registered"]) == rep.table.loc[town, "registered"]
+    assert number(row["sampled"]) == counts[town]

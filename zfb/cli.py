@@ -218,6 +218,11 @@ def cmd_report(args) -> int:
         for col in ("amount", "score"):
             if col in matches.columns:
                 matches[col] = pd.to_numeric(matches[col], errors="coerce")
+    registry = None
+    if getattr(args, "registry", None):
+        from .dashboards.data import read_registry
+
+        registry = read_registry(args.registry)
     path = write_report(
         households,
         args.out,
@@ -225,6 +230,7 @@ def cmd_report(args) -> int:
         matches=matches,
         title=args.title,
         taxonomy=_taxonomy(args),
+        registry=registry,
     )
     print(f"wrote {path}")
     return EXIT_OK
@@ -402,6 +408,12 @@ def build_parser() -> argparse.ArgumentParser:
     db_arg(p)
     p.add_argument("--out", required=True, metavar="FILE", help="the HTML file")
     p.add_argument("--title", help="title of the report")
+    p.add_argument(
+        "--registry",
+        metavar="FILE",
+        help="registered households per township (CSV: township, households), "
+        "for the representativeness of the sample",
+    )
     p.add_argument("--mapping", metavar="NAME_OR_FILE")
     p.add_argument("--projects-mapping", metavar="NAME_OR_FILE")
     _common(p)

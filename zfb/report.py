@@ -232,6 +232,77 @@ def _section(anchor: str, zh: str, en: str, body: Sequence[str]) -> str:
     )
 
 
+#: Clusters of the profiles section: fixed, so that the report takes seconds
+#: (choosing the number by silhouette is left to :class:`zfb.profiles.PovertyProfiles`).
+PROFILE_CLUSTERS = 6
+
+
+def _representativeness(households: pd.DataFrame, registry: pd.Series) -> str:
+    from .representativeness import representativeness
+
+    rep = representativeness(registry, households)
+    table = rep.table.reset_index()
+    town = table.columns[0]
+    caveats = "".join(f"<li>{escape(c)}</li>" for c in rep.caveats)
+    return _section(
+        "representativeness",
+        "样本代表性",
+        "Representativeness of the sample",
+        [
+            f'<p class="note">{escape(rep.verdict)}</p>',
+            f"<ul>{caveats}</ul>" if caveats else "",
+            _table(
+                table,
+                [
+                    (town, "乡镇", "township", "text"),
+                    ("registered", "登记户数", "registered", "int"),
+                    ("sampled", "样本户数", "sampled", "int"),
+                    ("coverage", "覆盖率", "coverage", "pct"),
+                ],
+                table_id="representativeness",
+                key=town,
+            ),
+        ],
+    )
+
+
+def _profiles_section(households: pd.DataFrame, tax: Taxonomy) -> list[str]:
+    from .profiles import PovertyProfiles, describe_profiles, profile_features
+
+    if len(households) < 10 * PROFILE_CLUSTERS:
+        return []
+    try:
+        features = profile_features(households, taxonomy=tax)
+        model = PovertyProfiles(n_clusters=PROFILE_CLUSTERS, random_state=0)
+        labels = model.fit(features).labels_
+        profiles = describe_profiles(features, labels, taxonomy=tax)
+    except (ZfbError, ValueError) as exc:
+        logger.info("profiles section left out: %s", exc)
+        return []
+    return [
+        _section(
+            "profiles",
+            "贫困画像",
+            "Poverty profiles",
+            [
+                f'<p class="note">{_bi("聚类", "clusters")} k = '
+                f"{PROFILE_CLUSTERS} (KMeans)</p>",
+                _table(
+                    profiles,
+                    [
+                        ("description_zh", "画像", "profile", "text"),
+                        ("description_en", "英文", "in English", "text"),
+                        ("households", "户数", "households", "int"),
+                        ("share", "占比", "share", "pct"),
+                    ],
+                    table_id="profiles",
+                    key="cluster",
+                ),
+            ],
+        )
+    ]
+
+
 def _needs_sections(households: pd.DataFrame, tax: Taxonomy) -> list[str]:
     """Illness, training needs and multidimensional poverty (county level)."""
     from .illness import illness_breakdown, training_needs
@@ -592,6 +663,7 @@ def render_report(
     title: str | None = None,
     taxonomy: Taxonomy | None = None,
     list_unmatched: int = 0,
+    registry: pd.Series | None = None,
 ) -> str:
     """Return the county report as one self-contained HTML document.
 
@@ -613,6 +685,10 @@ def render_report(
         Also list up to this many unmatched households with the largest
         need amounts (pseudonymous ``household_id``, township, main cause,
         need kind and amount). 0 keeps the report aggregate only.
+    registry : Series of int, optional
+        Registered households per township (indexed by township name); adds
+        the representativeness of the sample
+        (:func:`zfb.representativeness.representativeness`).
 
     Returns
     -------
@@ -623,6 +699,12 @@ def render_report(
 
     Notes
     -----
+    Beside causes and matches, the report has illness-related poverty,
+    training needs, the Alkire-Foster MPI with its indicators' contributions
+    (:mod:`zfb.illness`, :mod:`zfb.mpi`) and poverty profiles: KMeans with
+    ``PROFILE_CLUSTERS`` clusters and a fixed seed, described in words by
+    :func:`zfb.profiles.describe_profiles`.
+
     Each table row carries ``data-key`` and each cell ``data-col`` so that
     the numbers can be read back by a program. Rows of ``matches`` naming
     a household or a project the tables do not hold are left out, with one
@@ -640,8 +722,12 @@ def render_report(
         escape(title) if title is not None else escape(" ".join(_DEFAULT_TITLE))
     )
     today = _dt.date.today().isoformat()
-    sections = [_overview(numbers), _causes(households, tax)]
+    sections = [_overview(numbers)]
+    if registry is not None:
+        sections.append(_representativeness(households, registry))
+    sections.append(_causes(households, tax))
     sections += _needs_sections(households, tax)
+    sections += _profiles_section(households, tax)
     if matches is not None:
         with warnings.catch_warnings():
             # summary has already warned about unknown households
@@ -710,6 +796,7 @@ def write_report(
     title: str | None = None,
     taxonomy: Taxonomy | None = None,
     list_unmatched: int = 0,
+    registry: pd.Series | None = None,
 ) -> Path:
     """Write the county report to ``path`` as one self-contained HTML file.
 
@@ -733,6 +820,7 @@ def write_report(
         title=title,
         taxonomy=taxonomy,
         list_unmatched=list_unmatched,
+        registry=registry,
     )
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
