@@ -171,3 +171,21 @@ def test_a_misspelled_store_is_an_error(tmp_path, capsys):
     code = main(["match", "--db", str(tmp_path / "typo.sqlite"), "--out", "o", "-q"])
     assert code == 2
     assert "no households" in capsys.readouterr().err
+
+
+def test_large_tables_are_written_by_arrow_and_read_back(tmp_path, monkeypatch):
+    import zfb.io as zio
+
+    monkeypatch.setattr(zio, "_ARROW_ROWS", 3)
+    df = pd.DataFrame(
+        {
+            "household_id": ["a", "b", "c", "d"],
+            "score": [0.1, 0.25, 1.0, 2.5],
+            "note": ["=1+1", "x,y", 'say "hi"', None],
+            "matched": [True, False, True, False],
+        }
+    )
+    back = read_table(write_table(df, tmp_path / "big.csv"))
+    assert back["household_id"].tolist() == ["a", "b", "c", "d"]
+    assert [float(v) for v in back["score"]] == [0.1, 0.25, 1.0, 2.5]
+    assert back["note"].tolist() == ["'=1+1", "x,y", 'say "hi"', ""]

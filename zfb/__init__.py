@@ -5,7 +5,8 @@ match them optimally, and analyse the household data for the reports a county
 can act on.
 """
 
-from .analysis import cause_shares, summary
+import importlib
+
 from .errors import (
     ConfigError,
     InfeasibleError,
@@ -17,26 +18,47 @@ from .errors import (
     ZfbError,
     ZfbWarning,
 )
-from .io import (
-    read_households,
-    read_projects,
-    read_table,
-    validate_households,
-    validate_projects,
-    write_table,
-)
-from .matching import (
-    MatchGapWarning,
-    MatchResult,
-    ScoreWeights,
-    eligible_edges,
-    match_single,
-    to_networkx,
-)
-from .matching.modes import run_mode
-from .report import render_report, write_report
-from .synth import County, generate_county, load_townships, write_county
 from .taxonomy import Taxonomy, load_taxonomy
+
+#: Public names loaded on first use (PEP 562), so that ``import zfb`` and the
+#: command line start fast: the report alone imports matplotlib and seaborn.
+_LAZY = {
+    "cause_shares": ".analysis",
+    "summary": ".analysis",
+    "read_households": ".io",
+    "read_projects": ".io",
+    "read_table": ".io",
+    "validate_households": ".io",
+    "validate_projects": ".io",
+    "write_table": ".io",
+    "MatchGapWarning": ".matching",
+    "MatchResult": ".matching",
+    "ScoreWeights": ".matching",
+    "eligible_edges": ".matching",
+    "match_single": ".matching",
+    "to_networkx": ".matching",
+    "run_mode": ".matching.modes",
+    "render_report": ".report",
+    "write_report": ".report",
+    "County": ".synth",
+    "generate_county": ".synth",
+    "load_townships": ".synth",
+    "write_county": ".synth",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zfb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 

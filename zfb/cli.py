@@ -143,6 +143,11 @@ def _write_tables(tables, out: Path) -> list[Path]:
         if name == "matches.csv":
             lead = [c for c in first if c in df.columns]
             df = df[lead + [c for c in df.columns if c not in lead]]
+        elif name == "edges.csv":
+            # a county has millions of pairs: the pair, its amount and its score
+            keep = ["household_id", "project_id", "amount", "relevance"]
+            keep += ["priority", "score", "matched"]
+            df = df[[c for c in keep if c in df.columns]]
         paths.append(write_table(df, out / name))
     return paths
 
@@ -366,9 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--time-limit",
             type=_positive,
-            default=8.0,
+            default=5.0,
             metavar="SECONDS",
-            help="time limit of the integer program when budgets bind (default 8); "
+            help="time limit of the integer program when budgets bind (default 5); "
             "when it stops before proving optimality, the gap to the proven bound "
             "is reported",
         )

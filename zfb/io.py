@@ -860,10 +860,38 @@ def _spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
         s = out[col]
         if not (pd.api.types.is_string_dtype(s) or s.dtype == object):
             continue
-        text = s.map(lambda v: v if not isinstance(v, str) else _CONTROL.sub("", v))
-        risky = text.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
-        out[col] = text.where(~risky, "'" + text.astype("str"))
+        # each distinct value once: id columns repeat a few thousand values
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        safe = [_safe_cell(v) for v in uniques]
+        if all(a is b for a, b in zip(safe, uniques, strict=True)):
+            continue
+        values = np.asarray(safe, dtype=object)[codes]
+        values[codes < 0] = None
+        out[col] = pd.Series(values, index=s.index, dtype=s.dtype)
     return out
+
+
+def _safe_cell(value):
+    if not isinstance(value, str):
+        return value
+    text = _CONTROL.sub("", value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return value if text == value else text
+
+
+#: Tables of at least this many rows are written by pyarrow's CSV writer,
+#: about ten times faster than pandas' on a county's million eligible pairs.
+_ARROW_ROWS = 200_000
+
+
+def _write_csv_arrow(df: pd.DataFrame, path: str) -> None:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    options = pacsv.WriteOptions(quoting_style="needed")
+    pacsv.write_csv(table, path, write_options=options)
 
 
 def write_table(df: pd.DataFrame, path: str | PathLike) -> Path:
@@ -891,6 +919,8 @@ def write_table(df: pd.DataFrame, path: str | PathLike) -> Path:
     try:
         if path.suffix.lower() == ".xlsx":
             df.to_excel(tmp, index=False, engine="openpyxl")
+        elif isinstance(df, pd.DataFrame) and len(df) >= _ARROW_ROWS:
+            _write_csv_arrow(df, tmp)
         else:
             df.to_csv(tmp, index=False, encoding="utf-8")
         umask = os.umask(0)
