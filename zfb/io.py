@@ -209,7 +209,7 @@ class _Checker:
             self.headers[name] = header
             columns[name] = df[header]
         raw = pd.DataFrame(columns, index=df.index)
-        return raw.apply(lambda s: s.map(_clean_cell)) if len(raw.columns) else raw
+        return raw.apply(_clean_column) if len(raw.columns) else raw
 
     def add(self, index, column: str | None, value: str, rule: str) -> None:
         row = None if index is None else self.row_of(int(index))
@@ -272,7 +272,13 @@ class _Checker:
 
     def number(self, name: str, integer: bool) -> pd.Series:
         col = self.raw[name]
-        text = col.str.replace(r"(?<=\d)[,，](?=\d{3}\b)", "", regex=True)
+        text = col
+        grouped = col.str.contains("[,，]", regex=True)
+        if grouped.any():  # thousands separators: 1,200 or 1，200
+            text = col.where(
+                ~grouped,
+                col[grouped].str.replace(r"(?<=\d)[,，](?=\d{3}\b)", "", regex=True),
+            )
         text = text.str.removesuffix("元").str.strip()
         values = pd.to_numeric(text.where(text != "", np.nan), errors="coerce")
         bad = (col != "") & values.isna()
@@ -305,7 +311,7 @@ class _Checker:
 
     def choice(self, name: str, table: dict[str, str], rule: str) -> pd.Series:
         col = self.raw[name]
-        keys = col.map(normalize_label)
+        keys = _map_distinct(col, normalize_label)
         out = keys.map(table)
         for i in col.index[(col != "") & out.isna()]:
             self.add(i, self.header(name), col[i], rule)
@@ -313,7 +319,7 @@ class _Checker:
 
     def boolean(self, name: str) -> pd.Series:
         col = self.raw[name]
-        keys = col.map(normalize_label)
+        keys = _map_distinct(col, normalize_label)
         out = pd.Series(pd.NA, index=col.index, dtype="boolean")
         out[keys.isin(_TRUE)] = True
         out[keys.isin(_FALSE)] = False
@@ -331,25 +337,28 @@ class _Checker:
     def codes(self, name: str, resolve, rule_of) -> pd.Series:
         """Split a multi-value column and resolve each part through ``resolve``."""
         col = self.raw[name]
-        cache: dict[str, tuple[str, list[str]]] = {}
-        out = []
-        for i, cell in col.items():
-            if cell not in cache:
-                parts = [p for p in _SPLIT.split(cell) if p]
-                codes, errors = [], []
-                for part in parts:
-                    try:
-                        code = resolve(part)
-                    except UnknownCauseError as exc:
-                        errors.append(rule_of(part, exc))
-                        continue
-                    if code not in codes:
-                        codes.append(code)
-                cache[cell] = (";".join(codes), errors)
-            joined, errors = cache[cell]
-            for err in errors:
-                self.add(i, self.header(name), cell, err)
-            out.append(joined)
+        codes_of, cells = pd.factorize(col, use_na_sentinel=False)
+        joined, bad = [], []
+        for k, cell in enumerate(cells):
+            codes, errors = [], []
+            for part in _SPLIT.split(cell):
+                if not part:
+                    continue
+                try:
+                    code = resolve(part)
+                except UnknownCauseError as exc:
+                    errors.append(rule_of(part, exc))
+                    continue
+                if code not in codes:
+                    codes.append(code)
+            joined.append(";".join(codes))
+            if errors:
+                bad.append((k, errors))
+        for k, errors in bad:
+            for i in col.index[codes_of == k]:
+                for err in errors:
+                    self.add(i, self.header(name), cells[k], err)
+        out = pd.Index(joined, dtype="str").take(codes_of).array
         return pd.Series(out, index=col.index, dtype="str")
 
 
@@ -383,6 +392,18 @@ def _looks_like_id_number(value: str) -> bool:
 def _clean_cell(value: str) -> str:
     text = unicodedata.normalize("NFKC", value) if not value.isascii() else value
     return text.strip()
+
+
+def _clean_column(col: pd.Series) -> pd.Series:
+    """:func:`_clean_cell` of every cell of a text column."""
+    return _map_distinct(col, _clean_cell)
+
+
+def _map_distinct(col: pd.Series, func) -> pd.Series:
+    """``col.map(func)``, calling ``func`` once per distinct value."""
+    codes, distinct = pd.factorize(col, use_na_sentinel=False)
+    mapped = pd.Index([func(v) for v in distinct], dtype="str")
+    return pd.Series(mapped.take(codes).array, index=col.index, name=col.name)
 
 
 def _merge_causes(joined: str) -> str:
@@ -559,7 +580,8 @@ def validate_households(
     if townships is not None and chk.present("township"):
         known = _township_list(townships)
         col = raw["township"]
-        for i in col.index[(col != "") & ~col.map(normalize_label).isin(known)]:
+        labels = _map_distinct(col, normalize_label)
+        for i in col.index[(col != "") & ~labels.isin(known)]:
             chk.add(i, chk.header("township"), col[i], "not a township of the county")
 
     # causes: main cause, then causes, then other causes
@@ -569,7 +591,7 @@ def validate_households(
         merged = resolved[0]
         for more in resolved[1:]:
             merged = merged.str.cat(more, sep=";")
-        merged = merged.map(_merge_causes)
+        merged = _map_distinct(merged, _merge_causes)
         for i in merged.index[merged == ""]:
             if not any(raw.at[i, c] for c in parts):
                 chk.add(i, chk.header(parts[0]), "", "at least one cause is required")
