@@ -17,6 +17,9 @@ from hypothesis import strategies as st
 import zfb
 from zfb.matching import MatchGapWarning, eligible_edges, match_single
 from zfb.matching.solvers import (
+    COLGEN_MIN_EDGES,
+    _compress,
+    _improve,
     budget_can_bind,
     components,
     solve_greedy,
@@ -111,6 +114,118 @@ def test_column_generation_bound_and_solution(seed, time_limit):
     assert (np.bincount(p[sol.chosen], minlength=len(cap)) <= cap).all()
     spent = np.bincount(p[sol.chosen], weights=amount[sol.chosen], minlength=len(cap))
     assert (spent <= budget + 1e-6).all()
+
+
+@given(seed=SEEDS)
+@settings(max_examples=20, deadline=None)
+def test_improvement_never_lowers_the_score_nor_breaks_a_limit(seed):
+    # start from the greedy assignment; the search may only improve it, and
+    # never past the separate MIP's optimum
+    households, projects = instance(seed, 120, 10, binding=True)
+    edges, h, p, score, amount, cap, budget = _arrays(households, projects)
+    if len(h) == 0:
+        return
+    bind = budget_can_bind(p, amount, cap, budget)
+    start = solve_greedy(h, p, score, amount, cap, budget).chosen
+    hh, _ = _compress(h)
+    chosen, stopped = _improve(
+        start, hh, p, score, amount, cap, budget, bind, np.zeros(len(h)),
+        delta=0.0, passes=2, deadline=time.perf_counter() + 60,
+    )  # fmt: skip
+    assert not stopped
+    assert score[chosen].sum() >= score[start].sum() - 1e-9
+    assert score[chosen].sum() <= milp_optimum(edges, projects) + 1e-6
+    assert np.bincount(hh[chosen]).max(initial=0) <= 1
+    assert (np.bincount(p[chosen], minlength=len(cap)) <= cap).all()
+    spent = np.bincount(p[chosen], weights=amount[chosen], minlength=len(cap))
+    assert (spent <= budget + 1e-6).all()
+
+
+def test_improvement_stops_at_the_deadline():
+    households, projects = instance(2, 120, 10, binding=True)
+    edges, h, p, score, amount, cap, budget = _arrays(households, projects)
+    bind = budget_can_bind(p, amount, cap, budget)
+    assert bind.any()
+    start = solve_greedy(h, p, score, amount, cap, budget).chosen
+    chosen, stopped = _improve(
+        start, _compress(h)[0], p, score, amount, cap, budget, bind,
+        np.zeros(len(h)), delta=0.0, passes=1, deadline=time.perf_counter() - 1,
+    )  # fmt: skip
+    assert stopped
+    assert (chosen == start).all()
+
+
+@given(seed=SEEDS)
+@settings(max_examples=10, deadline=None)
+def test_the_large_program_path_does_not_depend_on_the_time_limit(seed):
+    # every step ends by itself: two generous limits give the same assignment
+    households, projects = instance(seed, 250, 14, binding=True)
+    edges, h, p, score, amount, cap, budget = _arrays(households, projects)
+    bind = budget_can_bind(p, amount, cap, budget)
+    runs = [
+        solve_mip(
+            h,
+            p,
+            score,
+            amount,
+            cap,
+            budget,
+            bind,
+            colgen_min_edges=0,
+            time_limit=limit,
+        )  # fmt: skip
+        for limit in (30.0, 300.0)
+    ]
+    assert not runs[0].stopped and not runs[1].stopped
+    assert (runs[0].chosen == runs[1].chosen).all()
+    assert runs[0].bound == runs[1].bound
+
+
+def test_a_time_limit_that_cuts_the_solve_is_reported():
+    from zfb.synth import generate_county
+
+    # large enough for column generation, whose first round runs whatever
+    # the limit; the limit then stops every later step
+    county = generate_county(n_households=8000, n_projects=100, seed=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = match_single(county.households, county.projects, time_limit=1e-6)
+    assert len(result.edges) >= COLGEN_MIN_EDGES
+    check_feasible(result, county.households, county.projects)
+    assert result.time_limit_reached
+    assert result.status == "feasible"
+    (gap,) = [w for w in caught if issubclass(w.category, MatchGapWarning)]
+    assert "time limit stopped the solver" in str(gap.message)
+    # the summary line of `zfb match` says so too
+    from zfb.matching.modes import run_mode
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MatchGapWarning)
+        out = run_mode(
+            "single",
+            county.households,
+            county.projects,
+            options={"time_limit": 1e-6, "progress": False},
+        )
+    assert "stopped by the time limit" in out.lines[1]
+
+
+@pytest.mark.slow
+def test_a_county_of_46000_households_gives_the_same_matches_every_time():
+    # the model case of docs/matching.md: the steps end by themselves long
+    # before either limit, so the limit changes nothing
+    from zfb.synth import generate_county
+
+    county = generate_county(n_households=46_000, n_projects=500, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MatchGapWarning)
+        a = match_single(county.households, county.projects, time_limit=60)
+        b = match_single(county.households, county.projects, time_limit=600)
+    assert not a.time_limit_reached and not b.time_limit_reached
+    pd.testing.assert_frame_equal(a.matches, b.matches)
+    assert a.total_score == b.total_score and a.bound == b.bound
+    assert a.gap < 2e-3
+    check_feasible(a, county.households, county.projects)
 
 
 @given(seed=SEEDS)

@@ -470,7 +470,7 @@ def match_single_fair(
             h, p, score, amount, capacity, chosen0, spec.groups, spec.targets
         )
     idx = np.flatnonzero(cand)
-    x_sub = _fair_mip(
+    x_sub, stopped = _fair_mip(
         h[idx],
         p[idx],
         score[idx],
@@ -514,6 +514,7 @@ def match_single_fair(
         bound=bound,
         gap=gap,
         solver="highs_mip_floors",
+        time_limit_reached=before.time_limit_reached or stopped,
         timings={**before.timings, "floors": time.perf_counter() - clock},
     )
     x0 = np.where(chosen0, amount, 0.0)
@@ -523,7 +524,8 @@ def match_single_fair(
 
 
 def _fair_mip(h, p, score, amount, capacity, budget, n_h, floors, penalty, time_limit):
-    """0-1 program: score minus penalised relative shortfall; chosen mask or None."""
+    """0-1 program: score minus penalised relative shortfall. Return the chosen
+    mask (or None) and whether the time limit stopped the solver."""
     n_e = len(h)
     n_p = len(capacity)
     # budget rows divided by the budget per household of capacity
@@ -563,7 +565,8 @@ def _fair_mip(h, p, score, amount, capacity, budget, n_h, floors, penalty, time_
         ),
         options={"time_limit": max(float(time_limit), 1.0), "mip_rel_gap": 1e-6},
     )
+    stopped = res.status == 1  # the time limit
     if res.x is None:
         logger.info("integer program with floors: %s", res.message)
-        return None
-    return res.x[:n_e] > 0.5
+        return None, stopped
+    return res.x[:n_e] > 0.5, stopped

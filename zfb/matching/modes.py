@@ -266,8 +266,10 @@ def _floors(opts):
     return Floors(township=opts["floor_township"], cause=opts["floor_cause"])
 
 
-def _score_line(total, status, gap, bound) -> str:
+def _score_line(total, status, gap, bound, stopped=False) -> str:
     gap_text = f", gap {gap:.2%}, bound {bound:.4f}" if gap and gap > 0 else ""
+    if stopped:
+        gap_text += "; stopped by the time limit, so another run may differ"
     return f"total score {total:.4f} ({status}{gap_text})"
 
 
@@ -300,7 +302,13 @@ def _run_single(households, projects, taxonomy, pledges, opts) -> ModeResult:
         f"matched {len(result.matches)} of {len(households)} households to "
         f"{result.matches['project_id'].nunique()} of {len(projects)} projects; "
         f"amount {result.matches['amount'].sum():,.0f} CNY",
-        _score_line(result.total_score, result.status, result.gap, result.bound),
+        _score_line(
+            result.total_score,
+            result.status,
+            result.gap,
+            result.bound,
+            result.time_limit_reached,
+        ),
     ]
     if fairness is not None:
         tables["fairness.csv"] = fairness.table

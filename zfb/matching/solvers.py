@@ -65,10 +65,14 @@ CORE_DELTA = 0.02
 CORE_MAX_EDGES = 50_000
 #: Most rounds of column generation.
 MAX_ROUNDS = 30
-#: Column generation stops when the bound is this close to the relaxation,
-#: or when it has used this share of the time limit.
+#: Column generation stops when the bound is this close to the relaxation.
 CG_TOL = 1e-4
-CG_SHARE = 0.8
+#: Improvement passes: the projects whose budget can bind, taken in groups of
+#: IMPROVE_GROUP, each group's households reassigned by a small integer
+#: program solved to a relative gap of IMPROVE_GAP.
+IMPROVE_PASSES = 1
+IMPROVE_GROUP = 25
+IMPROVE_GAP = 1e-3
 #: HiGHS presolve is switched off on larger programs, where it is slower
 #: than the solve.
 PRESOLVE_MAX_EDGES = 5_000
@@ -90,12 +94,17 @@ class Solution:
     bound : float
         Proven upper bound on the optimal objective (NaN if none).
     status : {"optimal", "feasible"}
+    stopped : bool, default=False
+        Whether the time limit cut the solve short. The result is then the
+        best found in the time, and may differ between runs; otherwise it
+        depends on the input alone.
     """
 
     chosen: np.ndarray
     objective: float
     bound: float
     status: str
+    stopped: bool = False
 
 
 def budget_can_bind(
@@ -120,7 +129,7 @@ def budget_can_bind(
     ndarray of bool, shape (n_projects,)
     """
     n_p = len(capacity)
-    order = np.lexsort((-amount, p))
+    order = _group_order(p, amount)
     ps, am = p[order], amount[order]
     start = np.searchsorted(ps, ps, side="left")
     rank = np.arange(len(ps)) - start
@@ -355,9 +364,10 @@ class _Program:
             k, score[idx], np.zeros(k), np.ones(k), len(index), starts, index, value
         )
 
-    def mip(self, idx, score, start, time_limit):
+    def mip(self, idx, score, start, time_limit, rel_gap=GAP_TOL / 10):
         """Solve the 0-1 program on edges ``idx``; ``start`` (bool over ``idx``)
-        is a feasible assignment to start from. Return (x or None, bound)."""
+        is a feasible assignment to start from. Return (x or None, bound,
+        whether the time limit stopped it)."""
         import highspy
 
         k = len(idx)
@@ -377,7 +387,7 @@ class _Program:
         model = _highs()
         model.passModel(lp)
         model.setOptionValue("time_limit", max(float(time_limit), 0.5))
-        model.setOptionValue("mip_rel_gap", GAP_TOL / 10)
+        model.setOptionValue("mip_rel_gap", rel_gap)
         if start is not None:
             sol = highspy.HighsSolution()
             sol.col_value = start.astype(float)
@@ -387,18 +397,20 @@ class _Program:
             model.setOptionValue("presolve", "off")
         model.run()
         info = model.getInfo()
+        status = model.getModelStatus()
         logger.debug(
             "HiGHS MIP on %d edges: %s, objective %.6f, bound %.6f, %d nodes",
             k,
-            model.modelStatusToString(model.getModelStatus()),
+            model.modelStatusToString(status),
             info.objective_function_value,
             info.mip_dual_bound,
             info.mip_node_count,
         )
+        stopped = status == highspy.HighsModelStatus.kTimeLimit
         if info.primal_solution_status != 2:  # no feasible solution
-            return None, float("inf")
+            return None, float("inf"), stopped
         x = np.asarray(model.getSolution().col_value) > 0.5
-        return x, float(info.mip_dual_bound)
+        return x, float(info.mip_dual_bound), stopped
 
 
 def _fill(chosen, hh, pp, score, amount, room, money):
@@ -434,9 +446,10 @@ def solve_mip(
     budget: np.ndarray,
     bind: np.ndarray,
     *,
-    time_limit: float = 10.0,
+    time_limit: float = 60.0,
     colgen_min_edges: int = COLGEN_MIN_EDGES,
     core_delta: float = CORE_DELTA,
+    improve_passes: int = IMPROVE_PASSES,
 ) -> Solution:
     """Maximum-score assignment under capacities and budgets (HiGHS).
 
@@ -450,13 +463,20 @@ def solve_mip(
     bind : ndarray of bool, shape (n_projects,)
         Projects whose budget row is kept; the others must be unable to
         bind (:func:`budget_can_bind`).
-    time_limit : float, default=10.0
-        Seconds for the whole solve (at least 0.5 s for the integer program).
+    time_limit : float, default=60.0
+        Seconds allowed to the whole solve (at least 0.5 s for an integer
+        program), a safety cap: the steps below end by themselves, and the
+        limit stops them only on a very large or hard instance. The result
+        then says so (``stopped``).
     colgen_min_edges : int, default=COLGEN_MIN_EDGES
         Programs with fewer edges go to HiGHS whole; larger ones are reduced
         first (see Notes).
     core_delta : float, default=CORE_DELTA
-        Reduced-cost threshold of the core program of a large problem.
+        Reduced-cost threshold of the edges the heuristics consider.
+    improve_passes : int, default=IMPROVE_PASSES
+        Passes of the improvement step (step 4 of the Notes); 0 skips it.
+        More passes may raise the score a little, at about one second each
+        on a county of 46,000 households.
 
     Returns
     -------
@@ -467,7 +487,7 @@ def solve_mip(
     Notes
     -----
     A program with fewer than ``colgen_min_edges`` edges goes to the HiGHS
-    MIP solver whole. A larger one is solved in four steps.
+    MIP solver whole. A larger one is solved in five steps.
 
     1. *Restricted set*: each project's best ``capacity + 5`` edges by
        score, and by score per CNY when its budget binds.
@@ -479,26 +499,41 @@ def solve_mip(
        ``u_h`` by the household's largest positive ``r`` makes the duals
        feasible for every edge, so their value ``z`` bounds every
        assignment at every round; the rounds stop when ``z`` is within
-       ``CG_TOL`` of the relaxation or ``CG_SHARE`` of the time is spent.
-       With ``r`` lowered by the same amounts (so ``r <= 0``), an assignment
-       that uses the edges ``E`` is worth at most ``z + sum(r_e, e in E)``.
-    3. *Assignments*: the integral part of the relaxed solution, filled
-       greedily; then the same integral part with the other households
-       assigned by HiGHS among the edges with ``r >= -core_delta``.
-    4. *Reduced-cost fixing*: with ``z_I`` the best assignment so far, an
-       edge with ``r < -(z - z_I)`` belongs to no better assignment. When the
-       other edges number at most ``CORE_MAX_EDGES`` they form the *core*,
-       else the edges with ``r >= -core_delta`` do; HiGHS solves the core,
-       started from the best assignment, with the time left. When the core
-       holds every edge of a better assignment, HiGHS' bound on the core
-       bounds the whole problem (and its optimum is optimal); otherwise the
-       bound reported is ``z``.
+       ``CG_TOL`` of the relaxation. With ``r`` lowered by the same amounts
+       (so ``r <= 0``), an assignment that uses the edges ``E`` is worth at
+       most ``z + sum(r_e, e in E)``.
+    3. *Assignment*: the integral part of the relaxed solution is kept, and
+       the other households are assigned by HiGHS among the edges with
+       ``r >= -core_delta``, in what is left of the capacities and budgets;
+       what still fits is added by decreasing score.
+    4. *Improvement*: a large-neighbourhood search [5]_. The projects whose
+       budget can bind are taken ``IMPROVE_GROUP`` at a time (in their order
+       on the first pass, in a fixed shuffled order on the next); the
+       households of a group, and the unassigned ones with an edge of
+       ``r >= -core_delta`` to it, are reassigned among the group's projects
+       by HiGHS, started from the current assignment, to a relative gap of
+       ``IMPROVE_GAP``. The score never decreases.
+    5. *Reduced-cost fixing*: with ``z_I`` the best assignment, an edge with
+       ``r < -(z - z_I)`` belongs to no better assignment. When the other
+       edges number at most ``CORE_MAX_EDGES``, HiGHS solves the program on
+       them (the *core*), started from the best assignment: its optimum is
+       then optimal for the whole problem, and its bound bounds it.
+       Otherwise the bound reported is ``z``.
 
-    On a county with many binding budgets the relaxation is typically 0.1
-    to 0.4 % above the best assignment found in seconds, too far for step 4
-    to prove optimality: the result is then ``"feasible"``, with that gap,
-    most of which is the weakness of the relaxation's bound rather than of
-    the assignment.
+    Every step ends by itself (a tolerance, a number of rounds, a gap), so
+    the same input gives the same assignment on any machine, however busy,
+    unless the time limit stops a step first.
+
+    On a county with many binding budgets the relaxation is typically 0.05
+    to 0.2 % above the best assignment, too far for step 5 to prove
+    optimality: the result is then ``"feasible"``, with that gap, much of
+    which is the weakness of the relaxation's bound rather than of the
+    assignment.
+
+    References
+    ----------
+    .. [5] D. Pisinger and S. Ropke, "Large neighborhood search", in
+       *Handbook of Metaheuristics*, Springer, 2010, 399-419.
     """
     start = time.perf_counter()
     n_e = len(h)
@@ -517,7 +552,7 @@ def solve_mip(
         return time_limit - (time.perf_counter() - start)
 
     if n_e < colgen_min_edges:
-        x, bound = prog.mip(np.arange(n_e), score, None, left())
+        x, bound, stopped = prog.mip(np.arange(n_e), score, None, left())
         if x is None:  # nothing found in time: the greedy assignment
             x = _fill(np.zeros(n_e, dtype=bool), hh, pp, score, amount, cap, money)
         # each household takes at most its best edge: a bound that always holds
@@ -527,17 +562,17 @@ def solve_mip(
         obj = float(score[x].sum())
         bound = max(bound, obj)
         _check(x, hh, pp, amount, cap, money)
-        return Solution(x, obj, bound, _status(obj, bound))
+        return Solution(x, obj, bound, _status(obj, bound), stopped)
 
     # restricted set, column generation
     import highspy
 
+    stopped = False
     active = _initial_columns(pp, score, amount, cap, bind)
     order = np.flatnonzero(active)
     master = prog.lp()
     prog.add(master, order, score)
     for rounds in range(1, MAX_ROUNDS + 1):
-        round_start = time.perf_counter()
         master.setOptionValue("time_limit", max(left(), 1.0))
         master.run()
         sol = master.getSolution()
@@ -567,55 +602,60 @@ def solve_mip(
         )
         if not solved or not add.any() or bound - z_lp <= CG_TOL * abs(bound):
             break
-        # stop when the next round, as long as this one, would end too late
-        if left() - (time.perf_counter() - round_start) < (1 - CG_SHARE) * time_limit:
+        if left() <= 0:
+            stopped = True
             break
         new = np.flatnonzero(add)
         new = new[_top_per_group(pp[new], rc[new], 2 * cap + 10)]
         active[new] = True
         prog.add(master, new, score)
         order = np.concatenate([order, new])
+    stopped |= not solved
     rc = rc - lift[hh]
     x_lp = np.zeros(n_e)
     if solved:  # a relaxation stopped by the time limit is not feasible
         x_lp[order] = np.asarray(sol.col_value)
 
-    # first incumbent: the integral part of the relaxation, filled greedily
+    # assignment: the integral part of the relaxation, the rest by HiGHS
     fixed = x_lp > 1 - 1e-9
-    chosen = _fill(fixed.copy(), hh, pp, score, amount, cap, money)
+    chosen = _fill(fixed, hh, pp, score, amount, cap, money)
+    if _gap(float(score[chosen].sum()), bound) > GAP_TOL and left() > 0.5:
+        sub, cut = _repair(
+            fixed, hh, pp, score, amount, cap, money, bind, rc, core_delta, left()
+        )
+        stopped |= cut
+        if sub is not None and score[sub].sum() > score[chosen].sum():
+            chosen = sub
+
+    # improvement
+    if _gap(float(score[chosen].sum()), bound) > GAP_TOL and improve_passes > 0:
+        chosen, cut = _improve(
+            chosen, hh, pp, score, amount, cap, money, bind, rc,
+            delta=core_delta, passes=improve_passes, deadline=start + time_limit,
+        )  # fmt: skip
+        stopped |= cut
     z_inc = float(score[chosen].sum())
 
-    # second: keep the integral part, solve the rest near the relaxation
-    if _gap(z_inc, bound) > GAP_TOL and left() > 0.5:
-        sub = _repair(
-            fixed, hh, pp, score, amount, cap, money, bind, rc, core_delta, left() / 2
-        )
-        if sub is not None and float(score[sub].sum()) > z_inc:
-            chosen, z_inc = sub, float(score[sub].sum())
-
-    # third: the core program, started from the incumbent, when time is left;
-    # it holds every edge of a better assignment when they are few enough
+    # reduced-cost fixing: the core holds every edge of a better assignment
     needed = rc >= -(bound - z_inc) - _RC_TOL
-    if needed.sum() <= CORE_MAX_EDGES:
-        core = needed | chosen | (x_lp > 1e-9)
-    else:
-        core = (rc >= -core_delta) | chosen | (x_lp > 1e-9)
-    core_bound = float("inf")
-    if _gap(z_inc, bound) > GAP_TOL and left() > 1.5:
-        ccols = np.flatnonzero(core)
-        logger.debug("core program: %d of %d edges", len(ccols), n_e)
-        x, core_bound = prog.mip(ccols, score, chosen[ccols], left())
-        if x is not None and float(score[ccols[x]].sum()) > z_inc:
-            chosen = np.zeros(n_e, dtype=bool)
-            chosen[ccols[x]] = True
-            z_inc = float(score[chosen].sum())
-
-    # reduced-cost fixing: is every edge of a better assignment in the core?
-    needed = rc >= -(bound - z_inc) - _RC_TOL
-    if np.isfinite(core_bound) and not (needed & ~core).any():
-        bound = min(bound, max(core_bound, z_inc))
+    if _gap(z_inc, bound) > GAP_TOL and needed.sum() <= CORE_MAX_EDGES:
+        if left() > 0.5:
+            core = np.flatnonzero(needed | chosen)
+            logger.debug("core program: %d of %d edges", len(core), n_e)
+            x, core_bound, cut = prog.mip(core, score, chosen[core], left())
+            stopped |= cut
+            if x is not None and float(score[core[x]].sum()) > z_inc:
+                chosen = np.zeros(n_e, dtype=bool)
+                chosen[core[x]] = True
+                z_inc = float(score[chosen].sum())
+            if np.isfinite(core_bound):
+                bound = min(bound, max(core_bound, z_inc))
+        else:
+            stopped = True
     _check(chosen, hh, pp, amount, cap, money)
-    return Solution(chosen, z_inc, bound, _status(z_inc, bound))
+    if stopped:
+        logger.info("the time limit of %.1f s stopped the integer program", time_limit)
+    return Solution(chosen, z_inc, bound, _status(z_inc, bound), stopped)
 
 
 def _check(chosen, hh, pp, amount, cap, money) -> None:
@@ -638,7 +678,8 @@ def _check(chosen, hh, pp, amount, cap, money) -> None:
 def _repair(fixed, hh, pp, score, amount, cap, money, bind, rc, delta, time_limit):
     """Keep the edges ``fixed``; assign the other households optimally among
     the edges with reduced cost at least ``-delta``, in what is left of the
-    capacities and budgets. Return the assignment (bool over edges) or None.
+    capacities and budgets. Return the assignment (bool over edges, or None)
+    and whether the time limit stopped it.
     """
     taken = np.zeros(int(hh.max()) + 1, dtype=bool)
     taken[hh[fixed]] = True
@@ -647,16 +688,74 @@ def _repair(fixed, hh, pp, score, amount, cap, money, bind, rc, delta, time_limi
     free = ~taken[hh] & (room[pp] > 0) & (amount <= left[pp]) & (rc >= -delta)
     idx = np.flatnonzero(free)
     chosen = fixed.copy()
+    stopped = False
     if len(idx):
         sh, _ = _compress(hh[idx])
         sp_, spid = _compress(pp[idx])
         prog = _Program(sh, sp_, amount[idx], room[spid], left[spid], bind[spid])
-        x, _ = prog.mip(np.arange(len(idx)), score[idx], None, time_limit)
+        x, _, stopped = prog.mip(np.arange(len(idx)), score[idx], None, time_limit)
         if x is None:
-            return None
+            return None, stopped
         chosen[idx[x]] = True
     logger.debug("repair: %d edges kept, %d free", int(fixed.sum()), len(idx))
-    return _fill(chosen, hh, pp, score, amount, cap, money)
+    return _fill(chosen, hh, pp, score, amount, cap, money), stopped
+
+
+def _neighbourhood(chosen, hh, pp, rc, group, delta) -> np.ndarray:
+    """Edges of an improvement step: those into the projects ``group`` of
+    the households assigned to one of them, and of the unassigned households
+    with reduced cost at least ``-delta``; the assigned edges among them."""
+    n_h = int(hh.max()) + 1
+    in_group = np.zeros(int(pp.max()) + 1, dtype=bool)
+    in_group[group] = True
+    into = in_group[pp]
+    assigned = np.zeros(n_h, dtype=bool)
+    assigned[hh[chosen]] = True
+    movable = ~assigned
+    movable[hh[chosen & into]] = True
+    return np.flatnonzero(into & (chosen | (movable[hh] & (rc >= -delta))))
+
+
+def _improve(chosen, hh, pp, score, amount, cap, money, bind, rc, *, delta, passes,
+             deadline):  # fmt: skip
+    """Large-neighbourhood search over the projects whose budget can bind
+    (step 4 of :func:`solve_mip`). Return the assignment and whether the
+    deadline stopped the search."""
+    projects = np.flatnonzero(bind)
+    z = float(score[chosen].sum())
+    for k in range(passes):
+        order = projects if k == 0 else np.random.default_rng(k).permutation(projects)
+        for first in range(0, len(order), IMPROVE_GROUP):
+            if time.perf_counter() >= deadline:
+                return chosen, True
+            idx = _neighbourhood(
+                chosen, hh, pp, rc, order[first : first + IMPROVE_GROUP], delta
+            )
+            if len(idx) == 0:
+                continue
+            sh, _ = _compress(hh[idx])
+            sp_, spid = _compress(pp[idx])
+            prog = _Program(sh, sp_, amount[idx], cap[spid], money[spid], bind[spid])
+            x, _, cut = prog.mip(
+                np.arange(len(idx)), score[idx], chosen[idx],
+                deadline - time.perf_counter(), rel_gap=IMPROVE_GAP,
+            )  # fmt: skip
+            if (
+                x is not None
+                and float(score[idx[x]].sum()) > score[idx][chosen[idx]].sum()
+            ):
+                chosen = chosen.copy()
+                chosen[idx] = False
+                chosen[idx[x]] = True
+            if cut:
+                return chosen, True
+        logger.debug(
+            "improvement pass %d: score %.6f (+%.6f)",
+            k + 1,
+            score[chosen].sum(),
+            score[chosen].sum() - z,
+        )
+    return chosen, False
 
 
 def _initial_columns(pp, score, amount, cap, bind) -> np.ndarray:
@@ -672,12 +771,23 @@ def _initial_columns(pp, score, amount, cap, bind) -> np.ndarray:
 
 def _top_per_group(group: np.ndarray, value: np.ndarray, limit: np.ndarray):
     """Mask of the ``limit[g]`` largest values of each group ``g``."""
-    order = np.lexsort((-value, group))
+    order = _group_order(group, value)
     gs = group[order]
     rank = np.arange(len(gs)) - np.searchsorted(gs, gs, side="left")
     mask = np.zeros(len(group), dtype=bool)
     mask[order[rank < limit[gs]]] = True
     return mask
+
+
+def _group_order(group: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Order by ``group``, then by decreasing ``value`` (ties in input order).
+
+    The same as ``np.lexsort((-value, group))``, faster: a stable sort on the
+    small integer groups (a radix sort) after a sort on the values.
+    """
+    order = np.argsort(-value, kind="stable")
+    small = np.int16 if len(group) == 0 or group.max() < 2**15 else np.int64
+    return order[np.argsort(group[order].astype(small), kind="stable")]
 
 
 def _gap(objective: float, bound: float) -> float:
