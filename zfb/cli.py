@@ -371,11 +371,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--time-limit",
             type=_positive,
-            default=5.0,
+            default=None,
             metavar="SECONDS",
-            help="time limit of the integer program when budgets bind (default 5); "
-            "when it stops before proving optimality, the gap to the proven bound "
-            "is reported",
+            help="most seconds the solvers may take (default 60), a safety cap: "
+            "single mode ends by itself, in seconds on a county, and gives the "
+            "same matches for the same files; if the cap stops it, the summary "
+            "says so",
         )
         p.add_argument("-q", "--quiet", action="store_true", help="print less")
 
