@@ -11,6 +11,12 @@ adds the peak of Python allocations, at the cost of slower timings. The CPU
 time of the match is printed beside its wall-clock time, to read the figures
 on a machine shared with other work.
 
+Then the ``zfb match`` command itself runs twice on the same files, each in a
+new process (start-up, reading, matching and writing every table, as a user
+runs it): its wall-clock time and peak memory, its ratio to a reference run
+in the same way (a new Python process that only reads the households file
+with ``pandas.read_csv``), and whether the two runs wrote the same matches.
+
 Run::
 
     python benchmarks/bench_match.py [--households 46000 --projects 500]
@@ -19,7 +25,10 @@ Run::
 from __future__ import annotations
 
 import argparse
+import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -78,6 +87,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--time-limit", type=float, default=None)
     parser.add_argument("--tracemalloc", action="store_true")
+    parser.add_argument(
+        "--no-command", action="store_true", help="skip the runs of `zfb match`"
+    )
     args = parser.parse_args(argv)
     if args.tracemalloc:
         tracemalloc.start()
@@ -114,6 +126,9 @@ def main(argv: list[str] | None = None) -> None:
         result.unmatched.to_csv(tmp / "unmatched.csv", index=False)
         result.projects.to_csv(tmp / "project_use.csv", index=False)
         t_write = time.perf_counter() - clock
+
+        # the command, twice, and its reference
+        command = None if args.no_command else _command_runs(tmp, args.time_limit)
     peak_py = tracemalloc.get_traced_memory()[1] if args.tracemalloc else None
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -167,6 +182,46 @@ def main(argv: list[str] | None = None) -> None:
     print(f"peak memory    {peak_rss:7.0f} MiB resident (getrusage)")
     if peak_py is not None:
         print(f"               {peak_py / 2**20:7.0f} MiB of Python allocations")
+    if command is not None:
+        runs, t_ref, same = command
+        for k, (wall, rss) in enumerate(runs, 1):
+            print(
+                f"zfb match, run {k} {wall:6.2f} s  wall, peak {rss:.0f} MiB resident; "
+                f"/ reference = {wall / t_ref:.1f}"
+            )
+        print(
+            f"reference      {t_ref:7.2f} s  (a new Python process reading "
+            "households.csv with pandas.read_csv)"
+        )
+        print(f"the two runs wrote {'the same' if same else 'DIFFERENT'} matches.csv")
+
+
+def _run(cmd: list[str]) -> tuple[float, float]:
+    """Wall-clock seconds and peak resident MiB of a command in a new process."""
+    clock = time.perf_counter()
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - clock
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited with {child.returncode}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def _command_runs(tmp: Path, time_limit: float | None):
+    """Run ``zfb match`` twice and the read_csv reference once."""
+    cmd = [sys.executable, "-m", "zfb.cli", "match", "-q"]
+    cmd += ["--households", str(tmp / "households.csv")]
+    cmd += ["--projects", str(tmp / "projects.csv")]
+    if time_limit is not None:
+        cmd += ["--time-limit", str(time_limit)]
+    runs = [_run([*cmd, "--out", str(tmp / f"run{k}")]) for k in (1, 2)]
+    ref = f"import pandas; pandas.read_csv({str(tmp / 'households.csv')!r})"
+    t_ref, _ = _run([sys.executable, "-c", ref])
+    same = (tmp / "run1" / "matches.csv").read_bytes() == (
+        tmp / "run2" / "matches.csv"
+    ).read_bytes()
+    return runs, t_ref, same
 
 
 if __name__ == "__main__":
