@@ -872,6 +872,8 @@ def _mapped(path, mapping, table: str):
 #: First characters that make a spreadsheet read a cell as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: A cell that :func:`_safe_cell` changes.
+_UNSAFE = re.compile(r"^[=+\-@\t\r]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
@@ -881,6 +883,11 @@ def _spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         s = out[col]
         if not (pd.api.types.is_string_dtype(s) or s.dtype == object):
+            continue
+        if s.dtype == "str":  # one vectorised pass finds the few cells to change
+            unsafe = s.str.contains(_UNSAFE.pattern, regex=True, na=False)
+            if unsafe.any():
+                out.loc[unsafe, col] = s[unsafe].map(_safe_cell)
             continue
         # each distinct value once: id columns repeat a few thousand values
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
