@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import time
 import warnings
@@ -23,6 +24,7 @@ logger = logging.getLogger("zfb")
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
+EXIT_TERMINATED = 128 + 15  # SIGTERM, as a shell reports it
 
 
 def _taxonomy(args):
@@ -132,13 +134,13 @@ def cmd_validate(args) -> int:
     return EXIT_OK
 
 
-def _write_tables(tables, out: Path) -> list[Path]:
-    """Write the result tables, the key columns of matches.csv first."""
-    from .io import write_table
+def _write_tables(tables, out: Path, about: dict | None = None) -> list[Path]:
+    """Write the result tables as one set (:func:`zfb.output.write_run`), the
+    key columns of matches.csv first."""
+    from .output import write_run
 
-    out.mkdir(parents=True, exist_ok=True)
     first = ["household_id", "project_id", "amount", "score", "explanation"]
-    paths = []
+    ordered = {}
     for name, df in tables.items():
         if name == "matches.csv":
             lead = [c for c in first if c in df.columns]
@@ -148,8 +150,24 @@ def _write_tables(tables, out: Path) -> list[Path]:
             keep = ["household_id", "project_id", "amount", "relevance"]
             keep += ["priority", "score", "matched"]
             df = df[[c for c in keep if c in df.columns]]
-        paths.append(write_table(df, out / name))
-    return paths
+        ordered[name] = df
+    return write_run(ordered, out, about=about)
+
+
+def _inputs(args, *names: str) -> dict[str, dict[str, str]]:
+    """File name and SHA-256 of each input file given, for run.json."""
+    from .output import file_digest
+
+    files: dict[str, dict[str, str]] = {}
+    for name in names:
+        path = getattr(args, name, None)
+        if path and Path(path).is_file():
+            files[name] = {"file": Path(path).name, "sha256": file_digest(path)}
+        elif path:  # a shipped mapping, by name
+            files[name] = {"name": str(path)}
+    if _from_store(args) and not (args.households and args.projects):
+        files["store"] = {"name": "the store given by --db (its URL is not kept)"}
+    return files
 
 
 def _check_out_dir(out: Path) -> None:
@@ -190,7 +208,27 @@ def cmd_match(args) -> int:
         taxonomy=_taxonomy(args),
         options=options_from_args(args),
     )
-    paths = _write_tables(result.tables, Path(args.out))
+    about = {
+        "command": "match",
+        "mode": args.mode,
+        "inputs": _inputs(
+            args, "households", "projects", "mapping", "projects_mapping",
+            "pledges", "funds", "criteria",
+        ),
+        "options": {
+            k: v
+            for k, v in options_from_args(args).items()
+            if k not in ("progress", "pledges_file", "funds_file", "criteria_file")
+        },
+        "total_score": result.total_score,
+        "status": result.status,
+        "bound": result.bound,
+        "gap": result.gap,
+        "time_limit_reached": bool(
+            getattr(result.result, "time_limit_reached", False)
+        ),
+    }  # fmt: skip
+    paths = _write_tables(result.tables, Path(args.out), about)
     if _from_store(args) and args.households is None and args.mode == "single":
         from .store.commands import save_match_result
 
@@ -464,8 +502,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwind, so that nothing is left half-written."""
+
+
+def _terminate(signum, frame) -> None:
+    raise _Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``zfb`` command; return its exit status."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
+    try:
+        return _main(argv)
+    except _Terminated:
+        print(
+            "zfb: terminated; files it had not finished were not written",
+            file=sys.stderr,
+        )
+        return EXIT_TERMINATED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
