@@ -4,14 +4,21 @@
 #   source <(.ci/postgres.sh start)   # installs Debian's PostgreSQL if missing,
 #                                     # starts a cluster in a temporary folder and
 #                                     # prints: export ZFB_TEST_POSTGRES_URL=...
+#                                     #         ZFB_POSTGRES_STATE=...
 #   .ci/postgres.sh stop              # stops it and removes the folder
 #
 # Only the export line goes to standard output; progress goes to standard error.
 # Run as root (the server itself runs as the postgres user) or as a normal user
 # who can run initdb.
+#
+# Each start keeps its state (folder and binaries) in a file of its own, inside
+# the server's folder, and exports its path as ZFB_POSTGRES_STATE: `stop` in the
+# same shell stops that server and no other, so that several runs on one machine
+# do not stop each other's. A ZFB_POSTGRES_STATE set beforehand names the state
+# file to use instead; `start` first stops the server recorded there.
 set -euo pipefail
 
-STATE="${ZFB_POSTGRES_STATE:-${TMPDIR:-/tmp}/zfb-ci-postgres.state}"
+STATE="${ZFB_POSTGRES_STATE:-}"
 
 say() { echo "postgres.sh: $*" >&2; }
 
@@ -60,6 +67,10 @@ s.close()'
 }
 
 stop() {
+    if [ -z "$STATE" ]; then
+        say "nothing to stop: ZFB_POSTGRES_STATE is not set (run stop where start's export was run)"
+        return 0
+    fi
     [ -f "$STATE" ] || return 0
     local dir bin
     dir=$(sed -n 1p "$STATE")
@@ -74,17 +85,30 @@ stop() {
     say "stopped and removed $dir"
 }
 
-start() {
+# a start that fails stops what it started and removes its folder
+abandon() {
+    say "start failed; cleaning up"
     stop
+}
+
+start() {
+    # the server this state names (from an earlier start in this shell)
+    [ -z "$STATE" ] || stop
     install_server
     local bin dir port password
     bin=$(bindir)
     dir=$(mktemp -d "${TMPDIR:-/tmp}/zfb-pg.XXXXXX")
+    # a state file of this run's own unless one was named (a state left in an
+    # earlier run's folder goes with that folder)
+    case "$STATE" in
+        "" | */zfb-pg.*/state) STATE="$dir/state" ;;
+    esac
+    printf '%s\n%s\n' "$dir" "$bin" >"$STATE"
+    trap abandon EXIT
     chmod 755 "$dir"
     if [ "$(id -u)" = 0 ]; then
         chown postgres: "$dir"
     fi
-    printf '%s\n%s\n' "$dir" "$bin" >"$STATE"
     password=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
     port=$(free_port)
     as_owner "$bin/initdb" -D "$dir/data" -U postgres -E UTF8 --locale=C.UTF-8 \
@@ -96,7 +120,9 @@ start() {
         -c "CREATE ROLE zfb LOGIN CREATEDB PASSWORD '$password'" \
         -c "CREATE DATABASE zfb_test OWNER zfb" >&2
     say "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port in $dir"
-    echo "export ZFB_TEST_POSTGRES_URL='postgresql://zfb:$password@127.0.0.1:$port/zfb_test'"
+    trap - EXIT
+    printf "export ZFB_TEST_POSTGRES_URL='%s' ZFB_POSTGRES_STATE=%q\n" \
+        "postgresql://zfb:$password@127.0.0.1:$port/zfb_test" "$STATE"
 }
 
 case "${1:-}" in

@@ -175,6 +175,21 @@ def test_report_and_demo(sample, tmp_path):
     assert f"{len(households):,}" in html or str(len(households)) in html
 
 
+def test_report_with_registry_totals(sample, tmp_path):
+    counts = pd.read_csv(sample / "households.csv")["township"].value_counts()
+    registry = tmp_path / "registry.csv"
+    pd.DataFrame({"乡镇": counts.index, "户数": counts.to_numpy() * 2}).to_csv(
+        registry, index=False
+    )
+    out = tmp_path / "report.html"
+    households = str(sample / "households.csv")
+    args = ["report", "--households", households, "--registry", str(registry)]
+    assert main([*args, "--out", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert 'id="representativeness"' in html
+    assert html.count('data-col="registered"') == len(counts)
+
+
 def test_generate_writes_a_valid_county(tmp_path):
     res = run(
         "generate",

@@ -12,7 +12,6 @@ from zfb.dashboards.data import (
     ENV_REGISTRY,
     load_county,
     read_matches,
-    read_registry,
     sample_dir,
 )
 from zfb.errors import ConfigError
@@ -67,15 +66,7 @@ def test_a_folder_without_its_files_says_what_it_needs(tmp_path, monkeypatch):
         load_county(tmp_path)
 
 
-def test_bad_matches_and_registry_files_are_refused(tmp_path):
+def test_a_bad_matches_file_is_refused(tmp_path):
     (tmp_path / "m.csv").write_text("household_id,amount\nA,1\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="project_id"):
         read_matches(tmp_path / "m.csv")
-    (tmp_path / "r.csv").write_text("township,households\nA,1.5\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="whole number"):
-        read_registry(tmp_path / "r.csv")
-    (tmp_path / "s.csv").write_text("name,n\nA,1\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="township column"):
-        read_registry(tmp_path / "s.csv")
-    (tmp_path / "z.csv").write_text("乡镇,户数\n泼机镇,12\n", encoding="utf-8")
-    assert read_registry(tmp_path / "z.csv").to_dict() == {"泼机镇": 12}

@@ -17,7 +17,12 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from zfb.errors import ConfigError, ValidationError
-from zfb.representativeness import plot_coverage, representativeness, sample_counts
+from zfb.representativeness import (
+    plot_coverage,
+    read_registry,
+    representativeness,
+    sample_counts,
+)
 
 # registry 100, 200, 300 (shares 1/6, 1/3, 1/2); sample 30, 50, 70 of 150
 REGISTRY = {"A": 100, "B": 200, "C": 300}
@@ -162,3 +167,26 @@ def test_plot_coverage():
         r.table["coverage"].tolist()
     )
     plt.close(fig)
+
+
+def test_read_registry_refuses_bad_files(tmp_path):
+    (tmp_path / "r.csv").write_text("township,households\nA,1.5\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="whole number"):
+        read_registry(tmp_path / "r.csv")
+    (tmp_path / "s.csv").write_text("name,n\nA,1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="township column"):
+        read_registry(tmp_path / "s.csv")
+    (tmp_path / "z.csv").write_text("乡镇,户数\n泼机镇,12\n", encoding="utf-8")
+    assert read_registry(tmp_path / "z.csv").to_dict() == {"泼机镇": 12}
+
+
+def test_read_registry_gives_what_representativeness_takes(tmp_path):
+    path = tmp_path / "registry.csv"
+    path.write_text("township,registered\nC,300\nA,100\nB,200\n", encoding="utf-8")
+    registry = read_registry(path)
+    assert registry.index.tolist() == ["C", "A", "B"]  # file order
+    assert registry.index.name == "township" and registry.name == "registered"
+    assert registry.dtype == np.int64
+    r = representativeness(registry, SAMPLE)
+    assert r.table.index.tolist() == ["C", "A", "B"]
+    assert r.chi2 == pytest.approx(4 / 3)

@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ._causes import split_codes
 from .errors import Problem, ValidationError, ZfbWarning
 from .taxonomy import REGISTRY_OPTIONS, Taxonomy, load_taxonomy
 
@@ -169,16 +170,12 @@ def registry_options(taxonomy: Taxonomy | None = None) -> pd.Series:
 # causes of each household, long form
 def _cause_long(causes: pd.Series, taxonomy: Taxonomy) -> pd.DataFrame:
     """One row per (household, listed cause): ``row`` (0-based position),
-    ``pos`` (0 for the main cause) and ``code``."""
-    # split every list at once: one join, one split, one repeat
-    text = causes.astype("string").fillna("")
-    n_parts = text.str.count(";").to_numpy(dtype=np.int64) + 1
-    flat = ";".join(text.to_numpy(dtype=object)).split(";") if len(text) else []
-    parts = pd.Series(flat, dtype=object).str.strip().to_numpy(dtype=object)
-    row = np.repeat(np.arange(len(text)), n_parts)
-    keep = parts != ""
-    code, row = parts[keep], row[keep]
-    empty = np.setdiff1d(np.arange(len(text)), row)
+    ``pos`` (0 for the main cause) and ``code``, as
+    :func:`zfb._causes.split_codes` gives them; raises unless every household
+    lists a cause and every cause is in ``taxonomy``."""
+    long = split_codes(causes)
+    row = long["row"].to_numpy()
+    empty = np.flatnonzero(np.bincount(row, minlength=len(causes)) == 0)
     if empty.size:
         raise ValidationError(
             Problem(
@@ -190,8 +187,7 @@ def _cause_long(causes: pd.Series, taxonomy: Taxonomy) -> pd.DataFrame:
             )
             for i in empty
         )
-    pos = pd.Series(row).groupby(row).cumcount().to_numpy()
-    unknown = ~pd.Index(code).isin(taxonomy.causes.index)
+    unknown = ~long["code"].isin(taxonomy.causes.index).to_numpy()
     if unknown.any():
         raise ValidationError(
             Problem(
@@ -203,9 +199,9 @@ def _cause_long(causes: pd.Series, taxonomy: Taxonomy) -> pd.DataFrame:
                 "code; use a code of `zfb causes` or pass the taxonomy that "
                 "defines it",
             )
-            for r, c in zip(row[unknown], code[unknown], strict=True)
+            for r, c in zip(row[unknown], long["code"][unknown], strict=True)
         )
-    return pd.DataFrame({"row": row, "pos": pos, "code": code})
+    return long
 
 
 def _keys(codes: pd.Series, level: str, taxonomy: Taxonomy) -> pd.Series:

@@ -263,7 +263,7 @@ def cmd_report(args) -> int:
                 matches[col] = pd.to_numeric(matches[col], errors="coerce")
     registry = None
     if getattr(args, "registry", None):
-        from .dashboards.data import read_registry
+        from .representativeness import read_registry
 
         registry = read_registry(args.registry)
     path = write_report(

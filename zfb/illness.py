@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from ._causes import split_codes
 from .errors import ConfigError, Problem, ValidationError
 from .taxonomy import Taxonomy, load_taxonomy
 
@@ -52,37 +53,6 @@ SKILL_CAUSES: tuple[str, ...] = (
 )
 
 
-def _cause_pairs(causes: pd.Series) -> pd.DataFrame:
-    """One row per (household position, cause code), each pair once.
-
-    The splitting is done once per distinct ``causes`` string (a county has
-    far fewer distinct combinations than households) and spread back to the
-    households with NumPy.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``row`` (int, position of the household in ``causes``) and
-        ``code`` (str), ordered by ``row`` and then by the order of listing.
-    """
-    text = causes.fillna("").astype(str)
-    ids, uniques = pd.factorize(text, use_na_sentinel=False)
-    split = pd.Series(uniques, dtype=object).str.replace(" ", "").str.split(";")
-    long = split.explode()
-    long = long[long.notna() & (long != "")]
-    u_pairs = pd.DataFrame({"u": long.index.to_numpy(), "code": long.to_numpy()})
-    u_pairs = u_pairs.drop_duplicates()
-    m = np.bincount(u_pairs["u"].to_numpy(), minlength=len(uniques))
-    start = np.concatenate([[0], np.cumsum(m)[:-1]])
-    rep = m[ids]
-    rows = np.repeat(np.arange(len(text)), rep)
-    offsets = np.arange(rep.sum()) - np.repeat(np.cumsum(rep) - rep, rep)
-    index = np.repeat(start[ids], rep) + offsets
-    return pd.DataFrame(
-        {"row": rows, "code": u_pairs["code"].to_numpy(dtype=object)[index]}
-    )
-
-
 def _by(households: pd.DataFrame, by: str | Sequence[str] | None) -> list[str]:
     cols = [] if by is None else [by] if isinstance(by, str) else list(by)
     missing = [c for c in ["causes", *cols] if c not in households.columns]
@@ -96,7 +66,8 @@ def _by(households: pd.DataFrame, by: str | Sequence[str] | None) -> list[str]:
 
 def _pairs(households: pd.DataFrame) -> pd.DataFrame:
     """One row per (household position, cause code), each pair once."""
-    return _cause_pairs(households["causes"]).rename(columns={"code": "cause"})
+    pairs = split_codes(households["causes"])
+    return pairs[["row", "code"]].rename(columns={"code": "cause"})
 
 
 def _breakdown(

@@ -26,8 +26,8 @@ from sklearn.metrics import adjusted_rand_score, pairwise_distances, silhouette_
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._causes import split_codes
 from .errors import ConfigError, Problem, ValidationError
-from .illness import _cause_pairs
 from .taxonomy import Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ def profile_features(
     tax = taxonomy or load_taxonomy()
 
     # causes, one row per (household, code)
-    pairs = _cause_pairs(households["causes"])
+    pairs = split_codes(households["causes"])
     rows = pairs["row"].to_numpy()
     cid, ucodes = pd.factorize(pairs["code"])
     uprim = np.array([str(c).split(".")[0] for c in ucodes], dtype=object)

@@ -93,6 +93,168 @@ _HEADLINE = {
     "budget_used": ("预算使用率", "share of budget used", "pct"),
 }
 
+#: A column of a report table: (column, Chinese label, English label, format),
+#: the format one of ``int``, ``money``, ``pct`` or ``text``.
+_Column = tuple[str, str, str, str]
+
+#: Labels of the columns that several tables show: column -> (zh, en, format).
+_LABELS: dict[str, tuple[str, str, str]] = {
+    "township": ("乡镇", "township", "text"),
+    "name_en": ("英文名", "name in English", "text"),
+    "households": ("户数", "households", "int"),
+    "share": ("占比", "share", "pct"),
+    "amount": ("对接金额(元)", "amount (CNY)", "money"),
+    "need": ("需求金额(元)", "need (CNY)", "money"),
+    "unmet_need": ("未满足需求(元)", "unmet need (CNY)", "money"),
+}
+
+
+def _columns(*specs: str | _Column) -> tuple[_Column, ...]:
+    """Columns of a table; a bare column name takes its labels from _LABELS."""
+    return tuple(s if isinstance(s, tuple) else (s, *_LABELS[s]) for s in specs)
+
+
+def _cause_columns(zh: str, en: str, *more: str | _Column) -> tuple[_Column, ...]:
+    """Columns of a table of causes: the cause, labelled ``zh`` and ``en``,
+    its English name, its households and share, then ``more``."""
+    return _columns(
+        ("name_zh", zh, en, "text"), "name_en", "households", "share", *more
+    )
+
+
+#: Columns of the tables of causes listed by any household and as main cause.
+_ANY_MAIN = _columns(
+    ("name_zh", "原因", "cause", "text"),
+    "name_en",
+    ("households", "列有该原因的户数", "households listing it", "int"),
+    "share",
+    ("main_households", "主因户数", "households, main cause", "int"),
+    ("main_share", "主因占比", "share, main cause", "pct"),
+)
+
+#: Columns of the matches-project table shown only when projects are given.
+_SUPPLY_COLUMNS = (
+    "title",
+    "funder",
+    "capacity",
+    "capacity_used",
+    "budget",
+    "budget_used",
+)
+
+#: Every table of the report by its HTML id: the column whose value each row
+#: carries as ``data-key`` (None for none), and the columns shown, in order.
+_TABLES: dict[str, tuple[str | None, tuple[_Column, ...]]] = {
+    "representativeness": (
+        "township",
+        _columns(
+            "township",
+            ("registered", "登记户数", "registered", "int"),
+            ("sampled", "样本户数", "sampled", "int"),
+            ("coverage", "覆盖率", "coverage", "pct"),
+        ),
+    ),
+    "shares-primary": ("cause", _ANY_MAIN),
+    "shares-secondary": (
+        "cause",
+        (("cause", "代码", "code", "text"), *_cause_columns("原因", "cause")),
+    ),
+    "shares-registry": ("cause", _ANY_MAIN),
+    # then one column per primary cause
+    "shares-township": (
+        "township",
+        _columns("township", ("total", "户数", "households", "int")),
+    ),
+    "illness": (
+        "cause",
+        _cause_columns(
+            "疾病",
+            "illness",
+            ("share_of_ill", "占因病户", "of ill households", "pct"),
+        ),
+    ),
+    "training": (
+        "cause",
+        _cause_columns(
+            "缺少的技能",
+            "skill lacking",
+            ("asks_training", "申请培训", "asks for training", "int"),
+        ),
+    ),
+    "mpi": (
+        "measure",
+        _columns(
+            ("measure", "指标", "measure", "text"),
+            ("zh", "含义", "meaning", "text"),
+            ("value", "数值", "value", "pct"),
+        ),
+    ),
+    "mpi-indicators": (
+        "indicator",
+        _columns(
+            ("indicator", "维度指标", "indicator", "text"),
+            ("weight", "权重", "weight", "pct"),
+            ("censored_headcount", "删失发生率", "censored headcount", "pct"),
+            ("contribution", "贡献率", "contribution to M0", "pct"),
+        ),
+    ),
+    "profiles": (
+        "cluster",
+        _columns(
+            ("description_zh", "画像", "profile", "text"),
+            ("description_en", "英文", "in English", "text"),
+            "households",
+            "share",
+        ),
+    ),
+    "matches-township": (
+        "township",
+        _columns(
+            "township",
+            "households",
+            ("matched", "已对接", "matched", "int"),
+            ("share_matched", "对接率", "share matched", "pct"),
+            "amount",
+            "need",
+            "unmet_need",
+        ),
+    ),
+    "matches-project": (
+        "project_id",
+        _columns(
+            ("project_id", "项目编号", "project", "text"),
+            ("title", "项目名称", "title", "text"),
+            ("funder", "帮扶方", "funder", "text"),
+            ("households", "已对接户数", "matched households", "int"),
+            "amount",
+            ("capacity", "可帮扶户数", "capacity", "int"),
+            ("capacity_used", "名额使用率", "capacity used", "pct"),
+            ("budget", "预算(元)", "budget (CNY)", "money"),
+            ("budget_used", "预算使用率", "budget used", "pct"),
+        ),
+    ),
+    "unmatched-cause": ("cause", _cause_columns("原因", "cause", "need")),
+    "unmatched-township": (
+        "township",
+        _columns(
+            "township",
+            ("unmatched", "未对接户数", "unmatched households", "int"),
+            "households",
+            "unmet_need",
+        ),
+    ),
+    "unmatched-list": (
+        None,
+        _columns(
+            ("household_id", "户编号(假名)", "household (pseudonym)", "text"),
+            "township",
+            ("main_cause", "主因", "main cause", "text"),
+            ("need_kind", "需求类型", "need kind", "text"),
+            ("need_amount", *_LABELS["need"]),
+        ),
+    ),
+}
+
 
 # formatting
 def _fmt_int(value: object) -> str:
@@ -127,17 +289,19 @@ def _bi(zh: str, en: str) -> str:
 # html pieces
 def _table(
     table: pd.DataFrame,
-    columns: Sequence[tuple[str, str, str, str]],
-    *,
     table_id: str,
-    key: str | None = None,
+    *,
+    extra: Sequence[_Column] = (),
+    without: Sequence[str] = (),
 ) -> str:
-    """An HTML table of ``table``.
+    """The HTML table ``table_id`` of :data:`_TABLES`, rows from ``table``.
 
-    ``columns`` holds ``(column, zh, en, format)``; ``format`` is one of
-    ``int``, ``money``, ``pct`` or ``text``. Each row carries ``data-key``
-    (the escaped value of ``key``) and each cell ``data-col`` (the column).
+    Its columns are those of :data:`_TABLES`, less those named in
+    ``without``, then ``extra``. Each row carries ``data-key`` (the escaped
+    value of the table's key column) and each cell ``data-col`` (the column).
     """
+    key, columns = _TABLES[table_id]
+    columns = [c for c in columns if c[0] not in without] + list(extra)
     head = "".join(f"<th>{_bi(zh, en)}</th>" for _, zh, en, _ in columns)
     body = []
     for record in table.to_dict("records"):
@@ -199,30 +363,12 @@ def _bar_height(n: int) -> tuple[float, float]:
     return (8.0, max(2.0, 0.32 * n + 1.0))
 
 
-_CAUSE_COLUMNS = (
-    ("name_zh", "原因", "cause", "text"),
-    ("name_en", "英文名", "name in English", "text"),
-    ("households", "户数", "households", "int"),
-    ("share", "占比", "share", "pct"),
-)
-
-
 def _shares_any_main(any_: pd.DataFrame, main: pd.DataFrame) -> pd.DataFrame:
     main = main.set_index("cause")
     out = any_.copy()
     out["main_households"] = out["cause"].map(main["households"]).fillna(0)
     out["main_share"] = out["cause"].map(main["share"]).fillna(0.0)
     return out
-
-
-_ANY_MAIN_COLUMNS = (
-    ("name_zh", "原因", "cause", "text"),
-    ("name_en", "英文名", "name in English", "text"),
-    ("households", "列有该原因的户数", "households listing it", "int"),
-    ("share", "占比", "share", "pct"),
-    ("main_households", "主因户数", "households, main cause", "int"),
-    ("main_share", "主因占比", "share, main cause", "pct"),
-)
 
 
 # sections
@@ -241,8 +387,6 @@ def _representativeness(households: pd.DataFrame, registry: pd.Series) -> str:
     from .representativeness import representativeness
 
     rep = representativeness(registry, households)
-    table = rep.table.reset_index()
-    town = table.columns[0]
     caveats = "".join(f"<li>{escape(c)}</li>" for c in rep.caveats)
     return _section(
         "representativeness",
@@ -251,17 +395,7 @@ def _representativeness(households: pd.DataFrame, registry: pd.Series) -> str:
         [
             f'<p class="note">{escape(rep.verdict)}</p>',
             f"<ul>{caveats}</ul>" if caveats else "",
-            _table(
-                table,
-                [
-                    (town, "乡镇", "township", "text"),
-                    ("registered", "登记户数", "registered", "int"),
-                    ("sampled", "样本户数", "sampled", "int"),
-                    ("coverage", "覆盖率", "coverage", "pct"),
-                ],
-                table_id="representativeness",
-                key=town,
-            ),
+            _table(rep.table.reset_index(), "representativeness"),
         ],
     )
 
@@ -287,17 +421,7 @@ def _profiles_section(households: pd.DataFrame, tax: Taxonomy) -> list[str]:
             [
                 f'<p class="note">{_bi("聚类", "clusters")} k = '
                 f"{PROFILE_CLUSTERS} (KMeans)</p>",
-                _table(
-                    profiles,
-                    [
-                        ("description_zh", "画像", "profile", "text"),
-                        ("description_en", "英文", "in English", "text"),
-                        ("households", "户数", "households", "int"),
-                        ("share", "占比", "share", "pct"),
-                    ],
-                    table_id="profiles",
-                    key="cluster",
-                ),
+                _table(profiles, "profiles"),
             ],
         )
     ]
@@ -323,21 +447,7 @@ def _needs_sections(households: pd.DataFrame, tax: Taxonomy) -> list[str]:
             "illness",
             "因病致贫",
             "Illness-related poverty",
-            [
-                note,
-                _table(
-                    ill.head(20),
-                    [
-                        ("name_zh", "疾病", "illness", "text"),
-                        ("name_en", "英文名", "name in English", "text"),
-                        ("households", "户数", "households", "int"),
-                        ("share", "占比", "share", "pct"),
-                        ("share_of_ill", "占因病户", "of ill households", "pct"),
-                    ],
-                    table_id="illness",
-                    key="cause",
-                ),
-            ],
+            [note, _table(ill.head(20), "illness")],
         )
     )
     out.append(
@@ -345,20 +455,7 @@ def _needs_sections(households: pd.DataFrame, tax: Taxonomy) -> list[str]:
             "training",
             "技能培训需求",
             "Training needs",
-            [
-                _table(
-                    skills,
-                    [
-                        ("name_zh", "缺少的技能", "skill lacking", "text"),
-                        ("name_en", "英文名", "name in English", "text"),
-                        ("households", "户数", "households", "int"),
-                        ("share", "占比", "share", "pct"),
-                        ("asks_training", "申请培训", "asks for training", "int"),
-                    ],
-                    table_id="training",
-                    key="cause",
-                )
-            ],
+            [_table(skills, "training")],
         )
     )
     head = pd.DataFrame(
@@ -375,34 +472,7 @@ def _needs_sections(households: pd.DataFrame, tax: Taxonomy) -> list[str]:
             "mpi",
             "多维贫困指数",
             "Multidimensional poverty index (Alkire-Foster)",
-            [
-                _table(
-                    head,
-                    [
-                        ("measure", "指标", "measure", "text"),
-                        ("zh", "含义", "meaning", "text"),
-                        ("value", "数值", "value", "pct"),
-                    ],
-                    table_id="mpi",
-                    key="measure",
-                ),
-                _table(
-                    indicators,
-                    [
-                        ("indicator", "维度指标", "indicator", "text"),
-                        ("weight", "权重", "weight", "pct"),
-                        (
-                            "censored_headcount",
-                            "删失发生率",
-                            "censored headcount",
-                            "pct",
-                        ),
-                        ("contribution", "贡献率", "contribution to M0", "pct"),
-                    ],
-                    table_id="mpi-indicators",
-                    key="indicator",
-                ),
-            ],
+            [_table(head, "mpi"), _table(indicators, "mpi-indicators")],
         )
     )
     return out
@@ -435,14 +505,7 @@ def _causes(households: pd.DataFrame, tax: Taxonomy) -> str:
     prim = shares("primary")
     prim_main = shares("primary", "main")
     body.append(f"<h3>{_bi('主要类别', 'Primary categories')}</h3>")
-    body.append(
-        _table(
-            _shares_any_main(prim, prim_main),
-            _ANY_MAIN_COLUMNS,
-            table_id="shares-primary",
-            key="cause",
-        )
-    )
+    body.append(_table(_shares_any_main(prim, prim_main), "shares-primary"))
     body.append(
         _figure(
             plot.plot_cause_shares,
@@ -469,14 +532,7 @@ def _causes(households: pd.DataFrame, tax: Taxonomy) -> str:
             top=_SECONDARY_CHART_TOP,
         )
     )
-    body.append(
-        _table(
-            sec,
-            (("cause", "代码", "code", "text"), *_CAUSE_COLUMNS),
-            table_id="shares-secondary",
-            key="cause",
-        )
-    )
+    body.append(_table(sec, "shares-secondary"))
 
     # registry options
     reg = shares("registry")
@@ -487,14 +543,7 @@ def _causes(households: pd.DataFrame, tax: Taxonomy) -> str:
         '<span class="en">Grouped into the 13 cause options of the national '
         "registry.</span></p>"
     )
-    body.append(
-        _table(
-            _shares_any_main(reg, reg_main),
-            _ANY_MAIN_COLUMNS,
-            table_id="shares-registry",
-            key="cause",
-        )
-    )
+    body.append(_table(_shares_any_main(reg, reg_main), "shares-registry"))
 
     # by township
     town = shares("primary", groups=by_town)
@@ -516,12 +565,8 @@ def _causes(households: pd.DataFrame, tax: Taxonomy) -> str:
     codes = [c for c in tax.primaries if c in wide.columns]
     wide = wide.reindex(columns=codes).reset_index()
     wide.insert(1, "total", wide["township"].map(totals))
-    columns = [
-        ("township", "乡镇", "township", "text"),
-        ("total", "户数", "households", "int"),
-    ]
-    columns += [(c, tax.name(c, "zh"), tax.name(c, "en"), "pct") for c in codes]
-    body.append(_table(wide, columns, table_id="shares-township", key="township"))
+    per_cause = [(c, tax.name(c, "zh"), tax.name(c, "en"), "pct") for c in codes]
+    body.append(_table(wide, "shares-township", extra=per_cause))
     return _section("causes", "致贫原因", "Causes of poverty", body)
 
 
@@ -547,38 +592,13 @@ def _matches(
             lang="both",
         )
     )
-    columns = (
-        ("township", "乡镇", "township", "text"),
-        ("households", "户数", "households", "int"),
-        ("matched", "已对接", "matched", "int"),
-        ("share_matched", "对接率", "share matched", "pct"),
-        ("amount", "对接金额(元)", "amount (CNY)", "money"),
-        ("need", "需求金额(元)", "need (CNY)", "money"),
-        ("unmet_need", "未满足需求(元)", "unmet need (CNY)", "money"),
-    )
-    body.append(_table(town, columns, table_id="matches-township", key="township"))
+    body.append(_table(town, "matches-township"))
 
     # by project
     proj = an.matches_by_project(matches, projects)
     body.append(f"<h3>{_bi('各项目', 'By project')}</h3>")
-    columns = [("project_id", "项目编号", "project", "text")]
-    if projects is not None:
-        columns += [
-            ("title", "项目名称", "title", "text"),
-            ("funder", "帮扶方", "funder", "text"),
-        ]
-    columns += [
-        ("households", "已对接户数", "matched households", "int"),
-        ("amount", "对接金额(元)", "amount (CNY)", "money"),
-    ]
-    if projects is not None:
-        columns += [
-            ("capacity", "可帮扶户数", "capacity", "int"),
-            ("capacity_used", "名额使用率", "capacity used", "pct"),
-            ("budget", "预算(元)", "budget (CNY)", "money"),
-            ("budget_used", "预算使用率", "budget used", "pct"),
-        ]
-    body.append(_table(proj, columns, table_id="matches-project", key="project_id"))
+    supply = () if projects is not None else _SUPPLY_COLUMNS
+    body.append(_table(proj, "matches-project", without=supply))
     return _section("matches", "对接结果", "Match results", body)
 
 
@@ -606,21 +626,11 @@ def _unmatched(
             color="#7f8c8d",
         )
     )
-    columns = (
-        *_CAUSE_COLUMNS,
-        ("need", "需求金额(元)", "need (CNY)", "money"),
-    )
-    body.append(_table(causes, columns, table_id="unmatched-cause", key="cause"))
+    body.append(_table(causes, "unmatched-cause"))
 
     town = town.sort_values(["unmatched", "township"], ascending=[False, True])
     body.append(f"<h3>{_bi('按乡镇', 'By township')}</h3>")
-    columns = (
-        ("township", "乡镇", "township", "text"),
-        ("unmatched", "未对接户数", "unmatched households", "int"),
-        ("households", "户数", "households", "int"),
-        ("unmet_need", "未满足需求(元)", "unmet need (CNY)", "money"),
-    )
-    body.append(_table(town, columns, table_id="unmatched-township", key="township"))
+    body.append(_table(town, "unmatched-township"))
 
     if list_unmatched > 0:
         left = households[~an.is_matched(households, matches)]
@@ -643,14 +653,7 @@ def _unmatched(
         listed["main_cause"] = listed["main_cause"].map(tax.causes["name_zh"])
         heading = _bi("需求金额最大的未对接户", "Unmatched households, largest needs")
         body.append(f"<h3>{heading}</h3>")
-        columns = (
-            ("household_id", "户编号(假名)", "household (pseudonym)", "text"),
-            ("township", "乡镇", "township", "text"),
-            ("main_cause", "主因", "main cause", "text"),
-            ("need_kind", "需求类型", "need kind", "text"),
-            ("need_amount", "需求金额(元)", "need (CNY)", "money"),
-        )
-        body.append(_table(listed, columns, table_id="unmatched-list"))
+        body.append(_table(listed, "unmatched-list"))
     return _section("unmatched", "未对接需求", "Unmatched needs", body)
 
 

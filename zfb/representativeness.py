@@ -7,11 +7,14 @@ two distributions: coverage per township, a chi-square goodness-of-fit test
 of the sample's counts against the registry's shares, effect sizes that do
 not grow with the sample (Cohen's w, Cramér's V, the total variation
 distance) and a verdict in plain words with its caveats.
+:func:`read_registry` reads the registry's households per township from a
+file, for ``zfb report --registry`` and the dashboards.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Representativeness",
     "plot_coverage",
+    "read_registry",
     "representativeness",
     "sample_counts",
 ]
@@ -109,6 +113,52 @@ class Representativeness:
             "cramers_v": self.cramers_v,
             "total_variation": self.total_variation,
         }
+
+
+def read_registry(path: str | os.PathLike) -> pd.Series:
+    """Read the registry's households per township.
+
+    Parameters
+    ----------
+    path : path
+        CSV or XLSX with a ``township`` column (or ``乡镇``) and a
+        ``households`` column (or ``registered``, ``户数``).
+
+    Returns
+    -------
+    Series of int
+        Indexed by township name (named ``township``), in file order.
+
+    Raises
+    ------
+    ConfigError
+        If a column is missing or a count is not a whole number.
+    """
+    from .io import read_table
+
+    raw = read_table(path)
+    town = next((c for c in ("township", "乡镇") if c in raw.columns), None)
+    count = next(
+        (c for c in ("households", "registered", "户数") if c in raw.columns), None
+    )
+    if town is None or count is None:
+        raise ConfigError(
+            f"{path}: a registry table needs a township column and a households "
+            f"column; it has {', '.join(map(str, raw.columns))}"
+        )
+    numbers = pd.to_numeric(raw[count], errors="coerce")
+    bad = numbers.isna() | (numbers < 0) | (numbers % 1 != 0)
+    if bad.any():
+        row = int(bad.to_numpy().argmax()) + 2
+        raise ConfigError(
+            f"{path}, row {row}: {count} must be a whole number of households, "
+            f"0 or more; got {raw[count].iloc[row - 2]!r}"
+        )
+    return pd.Series(
+        numbers.to_numpy(dtype="int64"),
+        index=pd.Index(raw[town].astype(str), name="township"),
+        name="registered",
+    )
 
 
 def sample_counts(households: pd.DataFrame, by: str = "township") -> pd.Series:

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._causes import split_codes
 from .errors import ConfigError, Problem, ValidationError, ZfbWarning
-from .illness import _cause_pairs
 from .taxonomy import Taxonomy, load_taxonomy
 
 __all__ = [
@@ -421,7 +421,7 @@ def _need_kind_vs_causes(hh: pd.DataFrame, tax: Taxonomy) -> list[pd.DataFrame]:
     has_kind = kind.notna().to_numpy()
     if not has_kind.any():
         return []
-    pairs = _cause_pairs(hh["causes"])
+    pairs = split_codes(hh["causes"])
     pairs = pairs[has_kind[pairs["row"].to_numpy()]]
     # (cause code, need kind) pairs the taxonomy allows, as one key each
     allowed = {f"{c}\x00{k}" for c, kinds in kinds_of.items() for k in kinds}

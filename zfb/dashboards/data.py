@@ -42,7 +42,6 @@ __all__ = [
     "accept_in_store",
     "load_county",
     "read_matches",
-    "read_registry",
     "sample_dir",
 ]
 
@@ -166,52 +165,6 @@ def read_matches(path: str | os.PathLike) -> pd.DataFrame:
     return out
 
 
-def read_registry(path: str | os.PathLike) -> pd.Series:
-    """Read the registry's households per township.
-
-    Parameters
-    ----------
-    path : path
-        CSV or XLSX with a ``township`` column (or ``乡镇``) and a
-        ``households`` column (or ``registered``, ``户数``).
-
-    Returns
-    -------
-    Series of int
-        Indexed by township name (named ``township``), in file order.
-
-    Raises
-    ------
-    ConfigError
-        If a column is missing or a count is not a whole number.
-    """
-    from ..io import read_table
-
-    raw = read_table(path)
-    town = next((c for c in ("township", "乡镇") if c in raw.columns), None)
-    count = next(
-        (c for c in ("households", "registered", "户数") if c in raw.columns), None
-    )
-    if town is None or count is None:
-        raise ConfigError(
-            f"{path}: a registry table needs a township column and a households "
-            f"column; it has {', '.join(map(str, raw.columns))}"
-        )
-    numbers = pd.to_numeric(raw[count], errors="coerce")
-    bad = numbers.isna() | (numbers < 0) | (numbers % 1 != 0)
-    if bad.any():
-        row = int(bad.to_numpy().argmax()) + 2
-        raise ConfigError(
-            f"{path}, row {row}: {count} must be a whole number of households, "
-            f"0 or more; got {raw[count].iloc[row - 2]!r}"
-        )
-    return pd.Series(
-        numbers.to_numpy(dtype="int64"),
-        index=pd.Index(raw[town].astype(str), name="township"),
-        name="registered",
-    )
-
-
 def _from_store(db: str, taxonomy: Taxonomy) -> CountyData:
     from ..store import Role, open_store, view
     from ..store.commands import load_households, load_projects
@@ -257,9 +210,10 @@ def load_county(
         A matches file; default ``ZFB_DASHBOARD_MATCHES``, else the folder's
         ``matches.csv`` when there is one.
     registry : path, optional
-        The registry's households per township (:func:`read_registry`);
-        default ``ZFB_DASHBOARD_REGISTRY``, else the folder's
-        ``registry.csv`` when there is one.
+        The registry's households per township
+        (:func:`zfb.representativeness.read_registry`); default
+        ``ZFB_DASHBOARD_REGISTRY``, else the folder's ``registry.csv`` when
+        there is one.
     taxonomy : Taxonomy, optional
         Default :func:`zfb.load_taxonomy`.
 
@@ -275,6 +229,7 @@ def load_county(
         If a file cannot be read or breaks the rules of its table.
     """
     from ..io import read_households, read_projects
+    from ..representativeness import read_registry
 
     tax = taxonomy or load_taxonomy()
     db = db or os.environ.get(ENV_DB) or None

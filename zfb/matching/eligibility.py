@@ -22,6 +22,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from .._causes import split_codes
 from ..errors import Problem, ValidationError
 from ..taxonomy import Taxonomy, load_taxonomy
 from .scoring import MATCH_KINDS, ScoreWeights, poverty_gap, priority
@@ -130,14 +131,11 @@ def _unknown(table, column, rows, values, rule) -> ValidationError:
 
 
 def _split_long(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Split ``;``-joined codes into (row, position in the row, code)."""
-    parts = values.astype(str).str.split(";").explode()
-    rows = parts.index.to_numpy(dtype=np.int64)
-    codes = parts.str.strip().to_numpy(dtype=object)
-    keep = codes != ""
-    rows, codes = rows[keep], codes[keep]
-    pos = pd.Series(rows).groupby(rows).cumcount().to_numpy()
-    return rows, pos, codes
+    """Split ``;``-joined codes into (row, position in the row, code) arrays
+    (:func:`zfb._causes.split_codes`)."""
+    long = split_codes(values)
+    codes = long["code"].to_numpy(dtype=object)
+    return long["row"].to_numpy(), long["pos"].to_numpy(), codes
 
 
 def _join(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
