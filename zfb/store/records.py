@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -218,6 +219,49 @@ def _update_many(
     else:
         for row in rows:
             _check_rowcount(conn.execute(stmt, row), 1, what, str(row["b_key"]))
+
+
+def audit_writes(
+    conn: Connection,
+    table: str,
+    inserted: list[str],
+    updated: list[str],
+    unchanged: list[str],
+    changes: Mapping[str, Sequence[str]],
+    *,
+    actor: str,
+    at: dt.datetime,
+) -> WriteCounts:
+    """Log a write of many records in the audit log, and count it.
+
+    One ``insert`` entry per key of ``inserted`` and one ``update`` entry
+    per key of ``updated``, naming the fields ``changes`` lists for it
+    (never their values), in ``conn``'s transaction.
+
+    Returns
+    -------
+    WriteCounts
+        The three lists, and for each field how many updated records
+        changed it.
+    """
+    audit.record_many(
+        conn,
+        actor=actor,
+        action="insert",
+        table=table,
+        entries=[(key, ()) for key in inserted],
+        at=at,
+    )
+    audit.record_many(
+        conn,
+        actor=actor,
+        action="update",
+        table=table,
+        entries=[(key, changes[key]) for key in updated],
+        at=at,
+    )
+    fields = Counter(f for key in updated for f in changes[key])
+    return WriteCounts(inserted, updated, unchanged, dict(fields))
 
 
 # taxonomy and funders
@@ -585,28 +629,9 @@ def write_households(
         for chunk in _chunks(need_deletes):
             conn.execute(needs.delete().where(needs.c.need_id.in_(chunk)))
 
-    # audit
-    audit.record_many(
-        conn,
-        actor=actor,
-        action="insert",
-        table="households",
-        entries=[(hid, ()) for hid in inserted],
-        at=at,
+    return audit_writes(
+        conn, "households", inserted, updated, unchanged, changes, actor=actor, at=at
     )
-    audit.record_many(
-        conn,
-        actor=actor,
-        action="update",
-        table="households",
-        entries=[(hid, changes[hid]) for hid in updated],
-        at=at,
-    )
-    counts: dict[str, int] = {}
-    for diff in changes.values():
-        for f in diff:
-            counts[f] = counts.get(f, 0) + 1
-    return WriteCounts(inserted, updated, unchanged, counts)
 
 
 # projects
@@ -712,27 +737,9 @@ def write_projects(
     if rows_in:
         bulk_insert(conn, projects, rows_in)
     _update_many(conn, projects, "project_id", rows_up, "projects")
-    audit.record_many(
-        conn,
-        actor=actor,
-        action="insert",
-        table="projects",
-        entries=[(p, ()) for p in inserted],
-        at=at,
+    return audit_writes(
+        conn, "projects", inserted, updated, unchanged, changes, actor=actor, at=at
     )
-    audit.record_many(
-        conn,
-        actor=actor,
-        action="update",
-        table="projects",
-        entries=[(p, changes[p]) for p in updated],
-        at=at,
-    )
-    counts: dict[str, int] = {}
-    for diff in changes.values():
-        for f in diff:
-            counts[f] = counts.get(f, 0) + 1
-    return WriteCounts(inserted, updated, unchanged, counts)
 
 
 # single records
