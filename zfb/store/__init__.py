@@ -18,7 +18,9 @@ from .errors import AccessError, ConflictError, StoreError
 from .export import PersonalDataWarning, export_table
 from .imports import ImportSummary, import_file, import_households, import_projects
 from .records import (
+    accept_match,
     add_pledge,
+    match_book,
     save_matches,
     set_match_status,
     update_household,
@@ -38,12 +40,14 @@ __all__ = [
     "Role",
     "Store",
     "StoreError",
+    "accept_match",
     "add_pledge",
     "deidentify",
     "export_table",
     "import_file",
     "import_households",
     "import_projects",
+    "match_book",
     "open_store",
     "research_export",
     "resolve_url",
