@@ -5,8 +5,9 @@ in this order:
 
 1. a store, when ``ZFB_DASHBOARD_DB`` holds its URL (``zfb serve --db``):
    households and projects as :func:`zfb.store.commands.load_households`
-   reads them (no names, phone numbers or free text), and the matches that
-   are proposed, accepted, funded or delivered;
+   reads them (no names, phone numbers or free text), the matches that are
+   proposed, accepted, funded or delivered, and the held and declined ones
+   with their histories as a :class:`~zfb.matching.states.MatchBook`;
 2. a folder, when ``ZFB_DASHBOARD_DATA`` names one (``zfb serve --data``),
    holding ``households.csv``, ``projects.csv`` and optionally
    ``matches.csv`` (as ``zfb match`` writes it);
@@ -30,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ConfigError
-from ..matching.states import HELD_STATES
+from ..matching.states import HELD_STATES, MatchBook
 from ..taxonomy import Taxonomy, load_taxonomy
 
 __all__ = [
@@ -65,6 +66,9 @@ MATCH_KEYS = ("household_id", "project_id")
 #: Statuses of stored matches that count as matched households: proposed,
 #: and held (accepted, funded, delivered).
 LIVE_STATUSES = ("proposed", *HELD_STATES)
+#: Statuses of stored matches a recommender must know: held ones keep their
+#: household and room, declined pairs are not recommended again.
+BOOK_STATUSES = (*HELD_STATES, "declined")
 
 
 @dataclass
@@ -92,6 +96,9 @@ class CountyData:
     registry : Series or None
         The registry's households per township (index: township name), when
         a registry table was given.
+    book : MatchBook or None
+        From a store: its matches in :data:`BOOK_STATUSES` with their
+        histories (:func:`zfb.store.match_book`).
     """
 
     households: pd.DataFrame
@@ -101,6 +108,7 @@ class CountyData:
     db: str | None = None
     taxonomy: Taxonomy | None = None
     registry: pd.Series | None = None
+    book: MatchBook | None = None
 
     def __post_init__(self) -> None:
         if self.taxonomy is None:
@@ -217,13 +225,14 @@ def read_registry(path: str | os.PathLike) -> pd.Series:
 
 
 def _from_store(db: str, taxonomy: Taxonomy) -> CountyData:
-    from ..store import Role, open_store, view
+    from ..store import Role, match_book, open_store, view
     from ..store.commands import load_households, load_projects
 
     households = load_households(db)
     projects = load_projects(db)
     with open_store(db) as store:
         stored = view(store, "matches", Role.administrator())
+        book = match_book(store, BOOK_STATUSES)
         shown = store.url
     if len(stored):
         stored = stored[stored["status"].isin(LIVE_STATUSES)].reset_index(drop=True)
@@ -235,7 +244,9 @@ def _from_store(db: str, taxonomy: Taxonomy) -> CountyData:
         matches = stored
     else:
         matches = _empty_matches()
-    return CountyData(households, projects, matches, shown, db=db, taxonomy=taxonomy)
+    return CountyData(
+        households, projects, matches, shown, db=db, taxonomy=taxonomy, book=book
+    )
 
 
 def load_county(
