@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import warnings
 
+import pandas as pd
 import pytest
 
 from zfb import generate_county
 from zfb.dashboards import CountyData, load_county
-from zfb.dashboards.matching import MatchingApp
+from zfb.dashboards.matching import ACTOR, MatchingApp
 from zfb.errors import ZfbError
 from zfb.matching import MatchGapWarning, eligible_edges, match_single
-from zfb.store import Role, import_households, import_projects, open_store, view
+from zfb.store import (
+    Role,
+    import_households,
+    import_projects,
+    open_store,
+    set_match_status,
+    view,
+)
 from zfb.store.records import save_matches
 from zfb.taxonomy import load_taxonomy
 
@@ -107,7 +115,9 @@ def test_bundle_and_crowdfunding_modes_show_their_lists(app):
     assert "Progress of every need" in app.detail.value
 
 
-def test_accepting_in_a_store_keeps_the_other_proposals(made, tmp_path):
+@pytest.fixture
+def stored(made, tmp_path):
+    """URL of a store holding the county and a match run's proposals."""
     hh, pr = made
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MatchGapWarning)
@@ -117,20 +127,62 @@ def test_accepting_in_a_store_keeps_the_other_proposals(made, tmp_path):
         import_households(store, hh, actor="test")
         import_projects(store, pr, actor="test")
         save_matches(store, proposals, actor="test")
-    app = MatchingApp(load_county(db=url), k=6)
+    return url
+
+
+def test_accepting_in_a_store_changes_that_match_only(stored):
+    with open_store(stored) as store:
+        before = view(store, "matches", Role.administrator())
+    app = MatchingApp(load_county(db=stored), k=6)
     pid = project_with_recommendations(app)
     hid = app.pick.options[0][1]
     app.accept_household(hid)
-    with open_store(url) as store:
-        stored = view(store, "matches", Role.administrator())
-    mine = stored[(stored["household_id"] == hid) & (stored["project_id"] == pid)]
+    with open_store(stored) as store:
+        after = view(store, "matches", Role.administrator())
+        history = view(store, "match_history", Role.administrator())
+    mine = after[(after["household_id"] == hid) & (after["project_id"] == pid)]
     assert mine["status"].tolist() == ["accepted"]
-    others = stored.drop(mine.index)
-    assert (others["status"] == "proposed").sum() == len(
-        proposals[
-            ~((proposals["household_id"] == hid) & (proposals["project_id"] == pid))
-        ]
-    )
+    # every other match is as it was: status, terms and version
+    others = after.drop(mine.index).reset_index(drop=True)
+    unchanged = before[~before["match_id"].isin(mine["match_id"])]
+    pd.testing.assert_frame_equal(others, unchanged.reset_index(drop=True))
+    steps = history[history["match_id"] == mine["match_id"].iloc[0]]
+    assert steps["status_to"].iloc[-1] == "accepted"
+    assert steps["actor"].iloc[-1] == ACTOR
     # a new page of the same store starts with the match held
-    again = MatchingApp(load_county(db=url), k=6)
+    again = MatchingApp(load_county(db=stored), k=6)
     assert hid in set(again.book.held()["household_id"])
+
+
+def test_a_page_on_a_store_knows_its_held_and_declined_matches(stored):
+    # the pair a page recommends first, as a run's proposal
+    first = MatchingApp(load_county(db=stored), k=6)
+    pid = project_with_recommendations(first)
+    top = first._rows.iloc[[0]]
+    with open_store(stored) as store:
+        table = view(store, "matches", Role.administrator())
+        pair = (top["household_id"].iloc[0], pid)
+        keyed = table.set_index(["household_id", "project_id"])
+        if pair not in keyed.index:
+            save_matches(store, pd.concat([table, top]), actor="test")
+            keyed = view(store, "matches", Role.administrator())
+            keyed = keyed.set_index(["household_id", "project_id"])
+        declined = int(keyed.at[pair, "match_id"])
+        funded = int(keyed.loc[keyed["match_id"] != declined, "match_id"].iloc[0])
+        v = set_match_status(store, funded, "accepted", version=1, actor="f:1")
+        set_match_status(store, funded, "funded", version=v, actor="f:1")
+        version = int(keyed.at[pair, "version"])
+        set_match_status(store, declined, "declined", version=version, actor="c:1")
+    app = MatchingApp(load_county(db=stored), k=6)
+    book = app.book.to_frame().set_index("match_id")["status"]
+    assert book.to_dict() == {str(funded): "funded", str(declined): "declined"}
+    # the history is the store's, with its actors
+    trail = app.book[str(funded)].history
+    assert [(t.status_to, t.actor) for t in trail] == [
+        ("proposed", "test"),
+        ("accepted", "f:1"),
+        ("funded", "f:1"),
+    ]
+    # the declined pair is recommended no more
+    listed = app.recommender("single").for_project([pid])
+    assert top["household_id"].iloc[0] not in set(listed["household_id"])

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zfb.matching.states import MATCH_STATES, TRANSITIONS, MatchBook, StateError
+from zfb.matching.states import (
+    FINAL_STATES,
+    HELD_STATES,
+    MATCH_STATES,
+    TRANSITIONS,
+    MatchBook,
+    StateError,
+)
 
 T0 = dt.datetime(2016, 5, 4, 9, 0, tzinfo=dt.UTC)
 
@@ -87,3 +94,55 @@ def test_changes_need_an_actor_and_keep_time_order():
         T0 + dt.timedelta(days=30), actor="system", at=T0 + dt.timedelta(days=30)
     )
     assert len(expired) == 2 and set(book.to_frame()["status"]) == {"expired"}
+
+
+def test_a_withdrawn_proposal_comes_back_when_proposed_again():
+    book, (a, b) = _book()
+    book.withdraw(a, actor="run 2", at=T0 + dt.timedelta(days=1))
+    assert book[a].status == "withdrawn" and book.held().empty
+    # withdrawn is no decision: the pair may be proposed again, and gets its
+    # match back with the new terms
+    again = pd.DataFrame(
+        {"household_id": ["H1"], "project_id": ["P1"], "amount": [150.0]}
+    )
+    at = T0 + dt.timedelta(days=2)
+    assert book.propose(again, actor="run 3", at=at) == [a]
+    assert (book[a].status, book[a].amount) == ("proposed", 150.0)
+    assert [t.status_to for t in book[a].history] == [
+        "proposed",
+        "withdrawn",
+        "proposed",
+    ]
+    assert book[a].history[-1].actor == "run 3"
+    assert MatchBook.from_frames(book.to_frame(), book.history_frame())[a].status == (
+        "proposed"
+    )
+    # a withdrawal is not a refusal: the pair stays out of declined_pairs
+    book.withdraw(b, actor="run 3", at=at)
+    assert book.declined_pairs() == set()
+
+
+def test_a_withdrawn_match_cannot_reopen_a_pair_under_way():
+    book, (a, _) = _book()
+    book.withdraw(a, actor="run 2", at=T0 + dt.timedelta(hours=1))
+    with pytest.raises(StateError, match="earlier than its withdrawal"):
+        book.propose(
+            pd.DataFrame({"household_id": ["H1"], "project_id": ["P1"]}),
+            actor="run 3",
+            at=T0,
+        )
+    # tables (from a store, say) where the pair has a newer match under way:
+    # the withdrawn one cannot come back beside it
+    frame, hist = book.to_frame(), book.history_frame()
+    newer = frame[frame["match_id"] == a].assign(match_id="M9", status="proposed")
+    first = hist[(hist["match_id"] == a) & hist["status_from"].isna()]
+    both = MatchBook.from_frames(
+        pd.concat([frame, newer]), pd.concat([hist, first.assign(match_id="M9")])
+    )
+    with pytest.raises(StateError, match="already has match M9 under way"):
+        both.set_status(a, "proposed", actor="cadre:1")
+
+
+def test_final_states_are_those_without_a_way_out():
+    assert set(FINAL_STATES) == {"delivered", "declined", "expired"}
+    assert "withdrawn" not in FINAL_STATES and "withdrawn" not in HELD_STATES

@@ -22,9 +22,11 @@ from zfb.store import (
     AccessError,
     ConflictError,
     Role,
+    accept_match,
     export_table,
     import_file,
     research_export,
+    set_match_status,
     update_household,
     view,
 )
@@ -118,6 +120,20 @@ def test_nothing_personal_leaves_the_store(store, store_url, tmp_path, caplog, s
     with pytest.raises(ConflictError) as lost:
         update_household(store, key, {"name": "逯璠琰"}, version=version, actor="cadre")
     outputs.append(str(lost.value))
+
+    # a match accepted and declined, with notes that name the head
+    pid = view(store, "projects", Role.administrator())["project_id"].iloc[0]
+    mid, _ = accept_match(
+        store,
+        key,
+        pid,
+        actor="funder:1",
+        values={"amount": 500.0},
+        note=f"{names[0]}打电话来, {phones[0]}",
+    )
+    set_match_status(
+        store, mid, "declined", version=1, actor="cadre:1", note=f"{names[1]}不要了"
+    )
 
     # exports of every table for every role, in every format
     files = []

@@ -13,6 +13,7 @@ from zfb.store import (
     AccessError,
     Role,
     add_pledge,
+    export_table,
     import_file,
     open_store,
     save_matches,
@@ -61,7 +62,12 @@ def county(request, tmp_path_factory):
         save_matches(store, result.matches, actor="match run")
         first = view(store, "matches", admin).iloc[0]
         set_match_status(
-            store, int(first["match_id"]), "accepted", version=1, actor="cadre 甲"
+            store,
+            int(first["match_id"]),
+            "accepted",
+            version=1,
+            actor="cadre 甲",
+            note=f"户主{raw['户主姓名'].iloc[0]}同意, 电话{raw['联系电话'].iloc[0]}",
         )
         projects_of = pr.set_index("project_id")["funder"]
         pledged = hh["household_id"].iloc[:6]
@@ -144,7 +150,8 @@ def test_every_role_against_every_table(county, kind, table):
 
     # nobody but cadres and administrators sees a name, a phone or free text
     if kind in ("funder", "analyst"):
-        assert not {"name", "phone", "notes", "help_plan", "actor"} & set(df.columns)
+        hidden = {"name", "phone", "notes", "help_plan", "actor", "note"}
+        assert not hidden & set(df.columns)
         for value in _personal_values(c):
             assert value not in text
     # a funder sees no household id and no village
@@ -216,6 +223,20 @@ def test_only_the_administrator_sees_who_changed_a_match(county):
     for role in _roles(county).values():
         if role.kind != "administrator":
             assert "actor" not in view(store, "match_history", role).columns
+
+
+def test_the_note_of_a_change_is_free_text_for_cadres_and_administrators(
+    county, tmp_path
+):
+    store, name = county["store"], county["raw"]["户主姓名"].iloc[0]
+    notes = view(store, "match_history", Role.administrator())["note"].dropna()
+    assert notes.str.contains(name).any()
+    for kind, role in _roles(county).items():
+        seen = view(store, "match_history", role)
+        assert ("note" in seen.columns) == (kind in ("cadre", "administrator"))
+        # an export leaves it out unless asked for personal data
+        path = export_table(store, "match_history", tmp_path / f"{kind}.csv", role=role)
+        assert name not in path.read_text(encoding="utf-8")
 
 
 def test_roles_are_checked():

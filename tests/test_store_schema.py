@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
 from tests import test_store_support as support
 from zfb.errors import ZfbError
-from zfb.store import StoreError, open_store, resolve_url, view
+from zfb.matching.states import MATCH_STATES
+from zfb.store import (
+    ConflictError,
+    StoreError,
+    match_book,
+    open_store,
+    resolve_url,
+    view,
+)
 from zfb.store.engine import ENV_URL, current_revision, make_engine, upgrade
 from zfb.store.roles import Role
 
@@ -17,7 +27,7 @@ from zfb.store.roles import Role
 store_url = support.store_url
 store = support.store
 
-HEAD = "0002"
+HEAD = "0003"
 
 
 # URLs
@@ -167,3 +177,160 @@ def test_a_store_of_a_newer_zfb_is_refused(store):
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '9001'"))
     with pytest.raises(StoreError, match="newer zfb"):
         open_store(store.engine.url)
+
+
+# 0002 -> 0003: the match states of zfb.matching.states
+_T = sa.DateTime(timezone=True)
+_OLD_MATCHES = sa.table(
+    "matches",
+    *[sa.column(c) for c in ("match_id", "household_id", "project_id", "amount")],
+    sa.column("status"),
+    sa.column("version"),
+    sa.column("created_at", _T),
+    sa.column("updated_at", _T),
+)
+_OLD_HISTORY = sa.table(
+    "match_history",
+    *[sa.column(c) for c in ("match_id", "status_from", "status_to", "actor")],
+    sa.column("at", _T),
+)
+_OLD_AUDIT = sa.table(
+    "audit_log",
+    *[sa.column(c) for c in ("actor", "action", "table_name", "record_key")],
+    sa.column("detail"),
+    sa.column("at", _T),
+)
+# match id: (the path of its history, who closed it, its status), as zfb
+# before schema 0003 wrote them; the expected state after the upgrade
+_CLOSED = {
+    1: (["proposed", "closed"], "match run", "withdrawn"),
+    2: (["proposed", "closed"], "cadre:3", "declined"),
+    3: (["proposed", "accepted", "closed"], "cadre:3", "declined"),
+    4: (["proposed", "accepted", "funded", "closed"], "funder:7", "delivered"),
+    5: (["proposed"], "match run", "expired"),  # closed without a history row
+    6: (["proposed", "accepted"], "funder:7", "accepted"),
+    7: (["proposed"], "match run", "proposed"),
+}
+
+
+def _at(day: int) -> dt.datetime:
+    return dt.datetime(2016, 5, day, 9, 30, tzinfo=dt.UTC)
+
+
+def _schema_0002_with_closed_matches(url: str) -> None:
+    _first_schema_with_a_household(url)
+    engine = make_engine(url)
+    upgrade(engine, "0002")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO funders (name, version, created_at, updated_at) "
+                "VALUES ('星芽基金会(示例)', 1, :t, :t)"
+            ),
+            {"t": _at(1)},
+        )
+        for mid in _CLOSED:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO projects (project_id, funder_id, tags, budget, "
+                    "capacity, townships, modes, version, created_at, updated_at) "
+                    "VALUES (:p, 1, 'ILL', 1000, 10, '泼机镇', 'single', 1, :t, :t)"
+                ),
+                {"p": f"P{mid}", "t": _at(1)},
+            )
+        for mid, (path, who, _) in _CLOSED.items():
+            status = "closed" if mid == 5 else path[-1]
+            conn.execute(
+                sa.insert(_OLD_MATCHES),
+                {
+                    "match_id": mid,
+                    "household_id": "H1",
+                    "project_id": f"P{mid}",
+                    "amount": 100.0 * mid,
+                    "status": status,
+                    "version": len(path),
+                    "created_at": _at(2),
+                    "updated_at": _at(1 + len(path)),
+                },
+            )
+            steps = [None, *path]
+            for k in range(len(path)):
+                actor = "match run" if k == 0 else who
+                conn.execute(
+                    sa.insert(_OLD_HISTORY),
+                    {
+                        "match_id": mid,
+                        "status_from": steps[k],
+                        "status_to": steps[k + 1],
+                        "actor": actor,
+                        "at": _at(2 + k),
+                    },
+                )
+                if k and actor != "match run":  # set_match_status logged it
+                    conn.execute(
+                        sa.insert(_OLD_AUDIT),
+                        {
+                            "actor": actor,
+                            "action": "status",
+                            "table_name": "matches",
+                            "record_key": str(mid),
+                            "detail": f"{steps[k]} -> {steps[k + 1]}",
+                            "at": _at(2 + k),
+                        },
+                    )
+    engine.dispose()
+
+
+def test_a_store_of_schema_0002_keeps_its_matches_and_their_history(store_url):
+    _schema_0002_with_closed_matches(store_url)
+    with open_store(store_url) as s:
+        assert current_revision(s.engine) == HEAD
+        admin = Role.administrator()
+        found = view(s, "matches", admin).set_index("match_id")
+        history = view(s, "match_history", admin)
+        log = view(s, "audit_log", admin)
+
+        # each closed match says how it was closed; the others are as they were
+        assert found["status"].to_dict() == {m: c[2] for m, c in _CLOSED.items()}
+        assert found["version"].to_dict() == {m: len(c[0]) for m, c in _CLOSED.items()}
+        assert found["amount"].to_dict() == {m: 100.0 * m for m in _CLOSED}
+        with s.read() as conn:
+            times = dict(
+                conn.execute(sa.text("SELECT match_id, updated_at FROM matches")).all()
+            )
+        assert {m: pd.to_datetime(t, utc=True) for m, t in times.items()} == {
+            m: pd.Timestamp(_at(1 + len(c[0]))) for m, c in _CLOSED.items()
+        }
+
+        # the history keeps every row, with who and when; the closings are
+        # renamed and say so
+        assert len(history) == sum(len(c[0]) for c in _CLOSED.values())
+        assert set(history["status_to"]) <= set(MATCH_STATES)
+        for mid, (path, who, state) in _CLOSED.items():
+            mine = history[history["match_id"] == mid]
+            expected = [state if s == "closed" else s for s in path]
+            assert mine["status_to"].tolist() == expected
+            assert mine["actor"].tolist()[1:] == [who] * (len(path) - 1)
+            assert mine["at"].tolist() == [
+                pd.Timestamp(_at(2 + k)) for k in range(len(path))
+            ]
+        renamed = history[history["note"].notna()]
+        assert sorted(renamed["match_id"]) == [1, 2, 3, 4]
+        assert set(renamed["note"]) == {"recorded as closed before schema 0003"}
+
+        # the upgrade is in the audit log, match by match
+        mine = log[log["actor"] == "zfb schema 0003"]
+        assert dict(zip(mine["record_key"], mine["detail"], strict=True)) == {
+            str(m): f"closed -> {c[2]}" for m, c in _CLOSED.items() if m <= 5
+        }
+
+        # the library reads the histories back, rule by rule
+        book = match_book(s, [st for st in MATCH_STATES if st != "expired"])
+        assert {m.match_id: m.status for m in book} == {
+            str(m): c[2] for m, c in _CLOSED.items() if m != 5
+        }
+        # and the old word is refused from now on
+        with pytest.raises(ConflictError), s.write() as conn:
+            conn.execute(
+                sa.text("UPDATE matches SET status = 'closed' WHERE match_id = 7")
+            )

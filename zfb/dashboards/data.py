@@ -5,8 +5,9 @@ in this order:
 
 1. a store, when ``ZFB_DASHBOARD_DB`` holds its URL (``zfb serve --db``):
    households and projects as :func:`zfb.store.commands.load_households`
-   reads them (no names, phone numbers or free text), and the matches that
-   are proposed, accepted or funded;
+   reads them (no names, phone numbers or free text), the matches that are
+   proposed, accepted, funded or delivered, and the held and declined ones
+   with their histories as a :class:`~zfb.matching.states.MatchBook`;
 2. a folder, when ``ZFB_DASHBOARD_DATA`` names one (``zfb serve --data``),
    holding ``households.csv``, ``projects.csv`` and optionally
    ``matches.csv`` (as ``zfb match`` writes it);
@@ -30,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ConfigError
+from ..matching.states import HELD_STATES, MatchBook
 from ..taxonomy import Taxonomy, load_taxonomy
 
 __all__ = [
@@ -58,8 +60,14 @@ ENV_REGISTRY = "ZFB_DASHBOARD_REGISTRY"
 
 #: Columns of the matches table the dashboards read.
 MATCH_COLUMNS = ["household_id", "project_id", "amount", "score", "explanation"]
-#: Statuses of stored matches that count as matched households.
-LIVE_STATUSES = ("proposed", "accepted", "funded")
+#: Columns that name a match's pair.
+MATCH_KEYS = ("household_id", "project_id")
+#: Statuses of stored matches that count as matched households: proposed,
+#: and held (accepted, funded, delivered).
+LIVE_STATUSES = ("proposed", *HELD_STATES)
+#: Statuses of stored matches a recommender must know: held ones keep their
+#: household and room, declined pairs are not recommended again.
+BOOK_STATUSES = (*HELD_STATES, "declined")
 
 
 @dataclass
@@ -87,6 +95,9 @@ class CountyData:
     registry : Series or None
         The registry's households per township (index: township name), when
         a registry table was given.
+    book : MatchBook or None
+        From a store: its matches in :data:`BOOK_STATUSES` with their
+        histories (:func:`zfb.store.match_book`).
     """
 
     households: pd.DataFrame
@@ -96,6 +107,7 @@ class CountyData:
     db: str | None = None
     taxonomy: Taxonomy | None = None
     registry: pd.Series | None = None
+    book: MatchBook | None = None
 
     def __post_init__(self) -> None:
         if self.taxonomy is None:
@@ -166,13 +178,14 @@ def read_matches(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def _from_store(db: str, taxonomy: Taxonomy) -> CountyData:
-    from ..store import Role, open_store, view
+    from ..store import Role, match_book, open_store, view
     from ..store.commands import load_households, load_projects
 
     households = load_households(db)
     projects = load_projects(db)
     with open_store(db) as store:
         stored = view(store, "matches", Role.administrator())
+        book = match_book(store, BOOK_STATUSES)
         shown = store.url
     if len(stored):
         stored = stored[stored["status"].isin(LIVE_STATUSES)].reset_index(drop=True)
@@ -184,7 +197,9 @@ def _from_store(db: str, taxonomy: Taxonomy) -> CountyData:
         matches = stored
     else:
         matches = _empty_matches()
-    return CountyData(households, projects, matches, shown, db=db, taxonomy=taxonomy)
+    return CountyData(
+        households, projects, matches, shown, db=db, taxonomy=taxonomy, book=book
+    )
 
 
 def load_county(
@@ -274,74 +289,45 @@ def load_county(
 def accept_in_store(db: str, match: pd.DataFrame, *, actor: str) -> str:
     """Record one match as accepted in a store; return its status there.
 
+    Only that match changes (:func:`zfb.store.accept_match`): its row, and
+    rows of ``match_history`` with ``actor`` and the time. The store's other
+    proposals, their versions and histories are left as they are.
+
     Parameters
     ----------
     db : str
         URL of the store.
     match : DataFrame
         One row: ``household_id``, ``project_id``, ``amount`` and optionally
-        ``score`` and ``explanation``.
+        ``score``, ``relevance``, ``priority`` and ``explanation`` (used when
+        the store does not hold the pair yet).
     actor : str
-        Who accepts, for the audit log: a role or an account id
-        (``"funder:dashboard"``), never a person's name.
+        Who accepts, for the history and the audit log: a role or an account
+        id (``"funder:dashboard"``), never a person's name.
 
     Returns
     -------
     str
         ``"accepted"``, or the status the pair already had when it was
-        accepted or funded before.
+        funded or delivered before.
 
     Raises
     ------
     StoreError
-        If the pair was closed in the store.
-
-    Notes
-    -----
-    :func:`zfb.store.save_matches` stores a whole run and closes the
-    proposals the run no longer makes; a pair new to the store is therefore
-    saved together with every proposal the store holds, unchanged, so that
-    none is closed. Two funders accepting at the same moment may make one
-    of them retry (:class:`~zfb.store.ConflictError`).
+        If the match was declined or expired in the store.
+    ConflictError
+        If another writer changed the match at the same moment; retry.
     """
-    from ..store import Role, StoreError, open_store, save_matches, set_match_status
-    from ..store import view as store_view
+    from ..store import accept_match, open_store
 
-    row = match.iloc[[0]]
-    hid, pid = str(row["household_id"].iloc[0]), str(row["project_id"].iloc[0])
-
-    def find(store):
-        table = store_view(store, "matches", Role.administrator())
-        hit = table[(table["household_id"] == hid) & (table["project_id"] == pid)]
-        return table, hit
-
-    cols = ["household_id", "project_id", "amount", "score", "explanation"]
+    row = match.iloc[0]
+    values = {c: row[c] for c in match.columns if c not in MATCH_KEYS}
     with open_store(db) as store:
-        table, hit = find(store)
-        if hit.empty:
-            proposed = table[table["status"] == "proposed"]
-            run = pd.concat(
-                [
-                    proposed[[c for c in cols if c in proposed]],
-                    row[[c for c in cols if c in row]],
-                ],
-                ignore_index=True,
-            )
-            save_matches(store, run, actor=actor)
-            table, hit = find(store)
-        status = str(hit["status"].iloc[0])
-        if status == "closed":
-            raise StoreError(
-                f"the match of {hid} with {pid} was closed in the store; propose "
-                "it again with a new match run"
-            )
-        if status == "proposed":
-            set_match_status(
-                store,
-                int(hit["match_id"].iloc[0]),
-                "accepted",
-                version=int(hit["version"].iloc[0]),
-                actor=actor,
-            )
-            status = "accepted"
+        _, status = accept_match(
+            store,
+            str(row["household_id"]),
+            str(row["project_id"]),
+            actor=actor,
+            values=values,
+        )
     return status

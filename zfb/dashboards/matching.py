@@ -5,8 +5,8 @@ the projects that accept it, and sees:
 
 - **single**: the top households for the project, each with the plain
   explanation of its score (:class:`zfb.matching.recommend.Recommender`);
-  picking one and pressing *accept* records the match as accepted (in the
-  store when there is one), and the lists move on;
+  picking one and pressing *accept* records that match as accepted (in the
+  store when there is one, changing no other match), and the lists move on;
 - **bundle**: the top bundles of households sharing a cause in a township
   (:func:`zfb.matching.bundles.make_bundles`), and the households of the
   bundle picked, without personal data;
@@ -19,6 +19,7 @@ Each mode is computed when it is first picked and kept for the session.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import warnings
@@ -75,8 +76,9 @@ class MatchingApp(AppBase):
     accept : ipywidgets.Button
     info, listing, detail, message, accepted : ipywidgets.HTML
     book : zfb.matching.states.MatchBook
-        The matches accepted in this session (and, from a store, those it
-        held when the page opened).
+        The matches accepted in this session and, from a store, those it
+        held (accepted, funded, delivered) or declined when the page opened,
+        with their histories.
     widget : ipywidgets.VBox
     """
 
@@ -106,15 +108,10 @@ class MatchingApp(AppBase):
         self.update()
 
     def _hold_stored(self) -> None:
-        """Put the store's accepted and funded matches in the book."""
-        m = self.county.matches
-        if "status" not in m.columns:
-            return
-        held = m[m["status"].isin(("accepted", "funded"))]
-        if len(held):
-            ids = self.book.propose(held, actor="store")
-            for mid in ids:
-                self.book.accept(mid, actor="store")
+        """Start the book from the store's held and declined matches, with
+        their histories (a copy: the page adds to it)."""
+        if self.county.book is not None:
+            self.book = copy.deepcopy(self.county.book)
 
     # widgets
     def _build(self) -> None:

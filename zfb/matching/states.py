@@ -1,18 +1,23 @@
-"""Match states: proposed, accepted, funded, delivered (or declined, expired).
+"""Match states: proposed, accepted, funded, delivered (or declined, expired,
+withdrawn).
 
 A match (对接) is proposed by a solver or a person, then accepted by the
 funder and the household's cadre, funded when the money is paid, and
 delivered when the household has received the help. A proposed or accepted
-match may instead be declined, or expire. Every change records who made it
-and when, and stays with the match (:class:`MatchBook`); the tables
-(:meth:`MatchBook.to_frame`, :meth:`MatchBook.history_frame`) are plain
-DataFrames that a store can persist.
+match may instead be declined by a person, or expire when nobody acts on it
+in time. A proposal that a new match run no longer makes is withdrawn: nobody
+decided against it, and a later run may propose it again. Every change
+records who made it and when, and stays with the match (:class:`MatchBook`);
+the tables (:meth:`MatchBook.to_frame`, :meth:`MatchBook.history_frame`) are
+plain DataFrames, and the store (:mod:`zfb.store`) keeps the same states,
+rules and history in its ``matches`` and ``match_history`` tables.
 
 The allowed changes (:data:`TRANSITIONS`)::
 
-    proposed -> accepted | declined | expired
-    accepted -> funded   | declined | expired
-    funded   -> delivered
+    proposed  -> accepted | declined | expired | withdrawn
+    accepted  -> funded   | declined | expired
+    funded    -> delivered
+    withdrawn -> proposed
     delivered, declined, expired: final
 
 The ``actor`` of a change is an account id or a role (``"cadre:0042"``,
@@ -32,8 +37,13 @@ import pandas as pd
 from ..errors import ZfbError
 
 __all__ = [
+    "FINAL_STATES",
     "HELD_STATES",
+    "HISTORY_COLUMNS",
+    "MATCH_COLUMNS",
     "MATCH_STATES",
+    "OPEN_STATES",
+    "RUN_STATES",
     "TRANSITIONS",
     "Match",
     "MatchBook",
@@ -43,7 +53,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Every state, in the order a match goes through them, then the ends.
+#: Every state, in the order a match goes through them, then the other ends.
 MATCH_STATES: tuple[str, ...] = (
     "proposed",
     "accepted",
@@ -51,22 +61,31 @@ MATCH_STATES: tuple[str, ...] = (
     "delivered",
     "declined",
     "expired",
+    "withdrawn",
 )
 #: State -> the states it may change to.
 TRANSITIONS: dict[str, frozenset[str]] = {
-    "proposed": frozenset({"accepted", "declined", "expired"}),
+    "proposed": frozenset({"accepted", "declined", "expired", "withdrawn"}),
     "accepted": frozenset({"funded", "declined", "expired"}),
     "funded": frozenset({"delivered"}),
+    "withdrawn": frozenset({"proposed"}),
     "delivered": frozenset(),
     "declined": frozenset(),
     "expired": frozenset(),
 }
+#: States a match never leaves: help delivered, declined by a person, expired.
+FINAL_STATES: tuple[str, ...] = tuple(s for s, to in TRANSITIONS.items() if not to)
 #: States in which a match holds its household and its project's room: a new
 #: solve or recommendation keeps them as they are.
 HELD_STATES: tuple[str, ...] = ("accepted", "funded", "delivered")
 #: States of a match still under way (a pair cannot be proposed twice).
 OPEN_STATES: tuple[str, ...] = ("proposed", "accepted", "funded")
+#: States a new match run may change: it updates a proposal, withdraws one it
+#: no longer makes, and proposes a withdrawn pair again. Every other state is
+#: a person's decision or an end, which a run keeps as it is.
+RUN_STATES: tuple[str, ...] = ("proposed", "withdrawn")
 
+#: Columns of :meth:`MatchBook.to_frame`.
 MATCH_COLUMNS = [
     "match_id",
     "household_id",
@@ -80,6 +99,8 @@ MATCH_COLUMNS = [
     "updated_at",
     "updated_by",
 ]
+#: Columns of :meth:`MatchBook.history_frame` (and of the store's
+#: ``match_history``, which adds its own ``history_id``).
 HISTORY_COLUMNS = ["match_id", "status_from", "status_to", "actor", "at", "note"]
 
 
@@ -193,6 +214,10 @@ class MatchBook:
     ) -> list[str]:
         """Add proposed matches.
 
+        A pair whose match was withdrawn gets that match back (``withdrawn ->
+        proposed``, with the new amount, score and explanation), as the store
+        does; any other pair gets a new match.
+
         Parameters
         ----------
         matches : DataFrame
@@ -207,13 +232,14 @@ class MatchBook:
         Returns
         -------
         list of str
-            The new match ids, in the order of ``matches``.
+            The ids of the proposed matches, in the order of ``matches``.
 
         Raises
         ------
         StateError
             If a pair already has a match under way (proposed, accepted or
-            funded); nothing is added then.
+            funded), or ``at`` is earlier than the last change of a withdrawn
+            match proposed again; nothing is changed then.
         """
         actor = _check_actor(actor)
         at = _now(at)
@@ -231,6 +257,19 @@ class MatchBook:
             raise StateError(
                 f"{len(taken) + dupes} pair(s) already have a match under way "
                 f"(first: {what}); decline or expire it before proposing again"
+            )
+        withdrawn = {
+            (m.household_id, m.project_id): m for m in self if m.status == "withdrawn"
+        }
+        late = [
+            withdrawn[pr].match_id
+            for pr in pairs
+            if pr in withdrawn and at < withdrawn[pr].history[-1].at
+        ]
+        if late:
+            raise StateError(
+                f"match {late[0]}: proposing it again at {at.isoformat()} is earlier "
+                "than its withdrawal"
             )
         n = len(matches)
         amount = (
@@ -250,6 +289,16 @@ class MatchBook:
         )
         ids = []
         for (hid, pid), a, s, t in zip(pairs, amount, score, text, strict=True):
+            again = withdrawn.get((hid, pid))
+            if again is not None:
+                again.amount, again.score, again.explanation = float(a), float(s), t
+                again.history.append(
+                    Transition(again.match_id, "withdrawn", "proposed", actor, at, note)
+                )
+                again.status = "proposed"
+                self._open[(hid, pid)] = again.match_id
+                ids.append(again.match_id)
+                continue
             mid = f"M{self._next:07d}"
             self._next += 1
             self._matches[mid] = Match(
@@ -291,11 +340,17 @@ class MatchBook:
                 f"unknown state {status!r}; states: {', '.join(MATCH_STATES)}"
             )
         match = self[match_id]
+        pair = (match.household_id, match.project_id)
         if status not in TRANSITIONS[match.status]:
             allowed = ", ".join(sorted(TRANSITIONS[match.status])) or "none (final)"
             raise StateError(
                 f"match {match_id} is {match.status}: it cannot become {status} "
                 f"(allowed: {allowed})"
+            )
+        if status in OPEN_STATES and self._open.get(pair, match_id) != match_id:
+            raise StateError(
+                f"match {match_id}: {pair[0]} -> {pair[1]} already has match "
+                f"{self._open[pair]} under way; it cannot become {status}"
             )
         at = _now(at)
         if at < match.history[-1].at:
@@ -307,8 +362,10 @@ class MatchBook:
             Transition(match_id, match.status, status, actor, at, note)
         )
         match.status = status
-        if status not in OPEN_STATES:
-            self._open.pop((match.household_id, match.project_id), None)
+        if status in OPEN_STATES:
+            self._open[pair] = match_id
+        else:
+            self._open.pop(pair, None)
         return match
 
     def accept(self, match_id: str, *, actor: str, at=None, note: str = "") -> Match:
@@ -330,6 +387,10 @@ class MatchBook:
     def expire(self, match_id: str, *, actor: str, at=None, note: str = "") -> Match:
         """``set_status(match_id, "expired", ...)``."""
         return self.set_status(match_id, "expired", actor=actor, at=at, note=note)
+
+    def withdraw(self, match_id: str, *, actor: str, at=None, note: str = "") -> Match:
+        """``set_status(match_id, "withdrawn", ...)``: a run no longer proposes it."""
+        return self.set_status(match_id, "withdrawn", actor=actor, at=at, note=note)
 
     def expire_proposed(
         self, older_than: dt.datetime, *, actor: str, at: dt.datetime | None = None

@@ -178,14 +178,48 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     config = _alembic_config()
     with engine.connect().execution_options(zfb_write=True) as conn:
-        with conn.begin():
-            if conn.dialect.name == "postgresql":
-                conn.execute(
-                    sa.text("SELECT pg_advisory_xact_lock(:key)"),
-                    {"key": _UPGRADE_LOCK},
-                )
-            config.attributes["connection"] = conn
-            command.upgrade(config, revision)
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            _foreign_keys(conn, on=False)
+        try:
+            with conn.begin():
+                if not sqlite:
+                    conn.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                        {"key": _UPGRADE_LOCK},
+                    )
+                config.attributes["connection"] = conn
+                command.upgrade(config, revision)
+                if sqlite:
+                    _check_foreign_keys(conn)
+        finally:
+            if sqlite:
+                _foreign_keys(conn, on=True)
+
+
+def _foreign_keys(conn: Connection, *, on: bool) -> None:
+    """Turn SQLite's foreign keys on or off, outside any transaction.
+
+    A migration that changes a constraint on SQLite copies the table, drops
+    the old one and renames the copy (Alembic's batch mode). With foreign
+    keys on, dropping ``matches`` would first delete every row that refers
+    to it with ``ON DELETE CASCADE``: its whole ``match_history``. The
+    setting cannot change inside a transaction, hence the raw connection.
+    """
+    conn.connection.dbapi_connection.execute(
+        f"PRAGMA foreign_keys={'ON' if on else 'OFF'}"
+    )
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        table, rowid, parent, _ = broken[0]
+        raise StoreError(
+            f"the schema upgrade left {len(broken)} row(s) whose reference is gone "
+            f"(first: {table} row {rowid} -> {parent}); nothing was changed: "
+            "report it with the store's schema revision"
+        )
 
 
 class Store:

@@ -2,10 +2,11 @@
 
 An export is what the role may see (:func:`zfb.store.roles.view`), less the
 personal columns: the head's name and phone number, and the free-text and
-unknown columns that may hold them. Only a role that sees personal data
-(cadre, administrator) may ask for them with ``personal=True``, for a full
-copy of its records; that file is then personal data itself, and the export
-warns so. Every export is recorded in the audit log.
+unknown columns that may hold them (a match history's ``note`` too). Only a
+role that sees personal data (cadre, administrator) may ask for them with
+``personal=True``, for a full copy of its records; that file is then
+personal data itself, and the export warns so. Every export is recorded in
+the audit log.
 
 ``households`` and ``projects`` are written as canonical tables that
 :func:`zfb.store.import_file` reads back: exporting with ``personal=True``
@@ -109,6 +110,8 @@ def _exportable(df: pd.DataFrame, table: str, personal: bool) -> pd.DataFrame:
     if table == "projects":
         known = set(projects.c.keys()) | {"funder"}
         return df.drop(columns=[c for c in df.columns if c not in known])
+    if table == "match_history":
+        return df.drop(columns=[c for c in ("note",) if c in df.columns])
     return df
 
 

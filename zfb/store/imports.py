@@ -33,6 +33,7 @@ from .records import (
     _chunks,
     _same,
     _update_many,
+    audit_writes,
     funder_ids,
     household_records,
     project_records,
@@ -488,29 +489,10 @@ def import_pledges(
         if rows_in:
             conn.execute(sa.insert(pledges), rows_in)
         _update_many(conn, pledges, "pledge_id", rows_up, "pledges")
-        audit.record_many(
-            conn,
-            actor=actor,
-            action="insert",
-            table="pledges",
-            entries=[(p, ()) for p in inserted],
-            at=at,
+        counts = audit_writes(
+            conn, "pledges", inserted, updated, unchanged, changes, actor=actor, at=at
         )
-        audit.record_many(
-            conn,
-            actor=actor,
-            action="update",
-            table="pledges",
-            entries=[(p, changes[p]) for p in updated],
-            at=at,
-        )
-        counts: dict[str, int] = {}
-        for diff in changes.values():
-            for f in diff:
-                counts[f] = counts.get(f, 0) + 1
-        summary = ImportSummary(
-            "pledges", source, len(inserted), len(updated), len(unchanged), counts
-        )
+        summary = _summary("pledges", source, counts)
         _import_note(conn, actor, "pledges", summary, at=at)
     logger.info("%s", summary)
     return summary

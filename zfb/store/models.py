@@ -26,9 +26,12 @@ members
 funders, projects
     The supply table; ``projects.funder_id`` refers to ``funders``.
 matches, match_history
-    One household to one project with an amount, a score and a status
-    (proposed, accepted, funded, closed); every change of status is a row of
-    ``match_history``.
+    One household to one project with an amount, a score and a status, one
+    of :data:`zfb.matching.states.MATCH_STATES` (proposed, accepted, funded,
+    delivered, declined, expired, withdrawn) under the rules of
+    :data:`zfb.matching.states.TRANSITIONS`; every change of status is a row
+    of ``match_history`` (who, when, from, to and a note), the table
+    :meth:`zfb.matching.states.MatchBook.history_frame` describes.
 pledges
     One funder's share of a household's need or of a project.
 audit_log
@@ -42,9 +45,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ..matching.states import MATCH_STATES
+
 __all__ = [
     "HOUSEHOLD_COLUMNS",
-    "MATCH_STATUSES",
     "PERSONAL_COLUMNS",
     "PLEDGE_STATUSES",
     "PROJECT_COLUMNS",
@@ -63,8 +67,6 @@ __all__ = [
     "settings",
 ]
 
-#: The states of a match, in the order they are reached.
-MATCH_STATUSES: tuple[str, ...] = ("proposed", "accepted", "funded", "closed")
 #: The states of a pledge.
 PLEDGE_STATUSES: tuple[str, ...] = ("pledged", "paid", "cancelled")
 #: Columns of ``households`` that hold personal data.
@@ -83,6 +85,11 @@ metadata = sa.MetaData(
 _Key = sa.String(64)
 _Money = sa.Double()
 _Time = sa.DateTime(timezone=True)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    """SQL condition: ``column`` holds one of ``values``."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 def _stamps() -> list[sa.Column]:
@@ -257,9 +264,7 @@ matches = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     *_stamps(),
     sa.UniqueConstraint("household_id", "project_id", name="uq_matches_pair"),
-    sa.CheckConstraint(
-        "status IN ('proposed', 'accepted', 'funded', 'closed')", name="status"
-    ),
+    sa.CheckConstraint(_one_of("status", MATCH_STATES), name="status"),
 )
 
 match_history = sa.Table(
@@ -277,6 +282,12 @@ match_history = sa.Table(
     sa.Column("status_to", sa.String(16), nullable=False),
     sa.Column("actor", sa.Text, nullable=False),
     sa.Column("at", _Time, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.CheckConstraint(
+        f"{_one_of('status_to', MATCH_STATES)} AND (status_from IS NULL OR "
+        f"{_one_of('status_from', MATCH_STATES)})",
+        name="status",
+    ),
 )
 
 pledges = sa.Table(

@@ -6,17 +6,23 @@ Every write runs in one transaction of :meth:`Store.write` and checks the
 :version_read``, and a record that moved on since it was read makes the whole
 write fail with :class:`ConflictError`, so no update is ever lost. Each change
 adds entries to the audit log naming the fields changed, never their values.
+
+A match moves through the states of :mod:`zfb.matching.states`, by its rules;
+every change of its status is a row of ``match_history`` (who, when, from,
+to, why) and an entry of the audit log.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
 import math
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -24,13 +30,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import Problem, ValidationError
+from ..matching.states import (
+    FINAL_STATES,
+    HELD_STATES,
+    HISTORY_COLUMNS,
+    MATCH_STATES,
+    RUN_STATES,
+    TRANSITIONS,
+    MatchBook,
+)
 from ..taxonomy import Taxonomy, load_taxonomy
 from . import audit
 from .engine import Store
 from .errors import ConflictError, StoreError
 from .models import (
     HOUSEHOLD_COLUMNS,
-    MATCH_STATUSES,
     PLEDGE_STATUSES,
     causes,
     funders,
@@ -45,10 +59,13 @@ from .models import (
 
 __all__ = [
     "HOUSEHOLD_FIELDS",
+    "NOTE_PROPOSED_AGAIN",
+    "NOTE_WITHDRAWN",
     "PROJECT_FIELDS",
-    "TRANSITIONS",
     "WriteCounts",
+    "accept_match",
     "add_pledge",
+    "match_book",
     "save_matches",
     "set_match_status",
     "update_household",
@@ -82,13 +99,6 @@ _PROJECT_SCALARS: tuple[str, ...] = (
 )
 #: Fields of a project record.
 PROJECT_FIELDS: tuple[str, ...] = ("funder", *_PROJECT_SCALARS, "extra")
-#: Allowed changes of a match's status.
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "proposed": ("accepted", "closed"),
-    "accepted": ("funded", "closed"),
-    "funded": ("closed",),
-    "closed": (),
-}
 _CHUNK = 500  # keys per IN (...) list
 _SCAN_FROM = 2000  # keys from which a whole table is read instead of IN lists
 _COPY_FROM = 100  # rows from which PostgreSQL inserts use COPY
@@ -218,6 +228,49 @@ def _update_many(
     else:
         for row in rows:
             _check_rowcount(conn.execute(stmt, row), 1, what, str(row["b_key"]))
+
+
+def audit_writes(
+    conn: Connection,
+    table: str,
+    inserted: list[str],
+    updated: list[str],
+    unchanged: list[str],
+    changes: Mapping[str, Sequence[str]],
+    *,
+    actor: str,
+    at: dt.datetime,
+) -> WriteCounts:
+    """Log a write of many records in the audit log, and count it.
+
+    One ``insert`` entry per key of ``inserted`` and one ``update`` entry
+    per key of ``updated``, naming the fields ``changes`` lists for it
+    (never their values), in ``conn``'s transaction.
+
+    Returns
+    -------
+    WriteCounts
+        The three lists, and for each field how many updated records
+        changed it.
+    """
+    audit.record_many(
+        conn,
+        actor=actor,
+        action="insert",
+        table=table,
+        entries=[(key, ()) for key in inserted],
+        at=at,
+    )
+    audit.record_many(
+        conn,
+        actor=actor,
+        action="update",
+        table=table,
+        entries=[(key, changes[key]) for key in updated],
+        at=at,
+    )
+    fields = Counter(f for key in updated for f in changes[key])
+    return WriteCounts(inserted, updated, unchanged, dict(fields))
 
 
 # taxonomy and funders
@@ -585,28 +638,9 @@ def write_households(
         for chunk in _chunks(need_deletes):
             conn.execute(needs.delete().where(needs.c.need_id.in_(chunk)))
 
-    # audit
-    audit.record_many(
-        conn,
-        actor=actor,
-        action="insert",
-        table="households",
-        entries=[(hid, ()) for hid in inserted],
-        at=at,
+    return audit_writes(
+        conn, "households", inserted, updated, unchanged, changes, actor=actor, at=at
     )
-    audit.record_many(
-        conn,
-        actor=actor,
-        action="update",
-        table="households",
-        entries=[(hid, changes[hid]) for hid in updated],
-        at=at,
-    )
-    counts: dict[str, int] = {}
-    for diff in changes.values():
-        for f in diff:
-            counts[f] = counts.get(f, 0) + 1
-    return WriteCounts(inserted, updated, unchanged, counts)
 
 
 # projects
@@ -712,27 +746,9 @@ def write_projects(
     if rows_in:
         bulk_insert(conn, projects, rows_in)
     _update_many(conn, projects, "project_id", rows_up, "projects")
-    audit.record_many(
-        conn,
-        actor=actor,
-        action="insert",
-        table="projects",
-        entries=[(p, ()) for p in inserted],
-        at=at,
+    return audit_writes(
+        conn, "projects", inserted, updated, unchanged, changes, actor=actor, at=at
     )
-    audit.record_many(
-        conn,
-        actor=actor,
-        action="update",
-        table="projects",
-        entries=[(p, changes[p]) for p in updated],
-        at=at,
-    )
-    counts: dict[str, int] = {}
-    for diff in changes.values():
-        for f in diff:
-            counts[f] = counts.get(f, 0) + 1
-    return WriteCounts(inserted, updated, unchanged, counts)
 
 
 # single records
@@ -922,14 +938,127 @@ def update_need(
     return version + 1
 
 
+# matches
+_MATCH_VALUES = ("amount", "score", "relevance", "priority", "explanation")
+#: Note of a proposal withdrawn by a match run, in ``match_history``.
+NOTE_WITHDRAWN = "the match run no longer proposes it"
+#: Note of a withdrawn proposal that a match run makes again.
+NOTE_PROPOSED_AGAIN = "the match run proposes it again"
+
+
+@dataclass(frozen=True)
+class _Move:
+    """One change of a match's status, along ``path`` (two states or more)."""
+
+    match_id: int
+    version: int
+    path: tuple[str, ...]
+    note: str | None = None
+    values: Mapping[str, object] = field(default_factory=dict)
+
+
+def _history(
+    conn: Connection,
+    steps: Iterable[tuple[int, str | None, str, str | None]],
+    *,
+    actor: str,
+    at: dt.datetime,
+) -> None:
+    """Add ``(match_id, status_from, status_to, note)`` rows to the history."""
+    rows = [
+        {
+            "match_id": mid,
+            "status_from": frm,
+            "status_to": to,
+            "actor": actor,
+            "at": at,
+            "note": note,
+        }
+        for mid, frm, to, note in steps
+    ]
+    if rows:
+        conn.execute(sa.insert(match_history), rows)
+
+
+def _move(
+    conn: Connection, moves: Sequence[_Move], *, actor: str, at: dt.datetime
+) -> None:
+    """Change the status of matches still at the versions read.
+
+    Each match's row is updated once (to the last state of its path, with
+    its ``values``, ``version`` + 1); each step of each path is a row of
+    ``match_history`` and each match an entry of the audit log.
+
+    Raises
+    ------
+    ConflictError
+        If a match is no longer at the version read.
+    """
+    groups: dict[tuple[str, ...], list[dict]] = {}
+    for m in moves:
+        row = dict(m.values) | {
+            "status": m.path[-1],
+            "updated_at": at,
+            "b_key": m.match_id,
+            "b_version": m.version,
+        }
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    for rows in groups.values():
+        _update_many(conn, matches, "match_id", rows, "matches")
+    _history(
+        conn,
+        (
+            (m.match_id, frm, to, m.note)
+            for m in moves
+            for frm, to in itertools.pairwise(m.path)
+        ),
+        actor=actor,
+        at=at,
+    )
+    by_path: dict[tuple[str, ...], list[int]] = {}
+    for m in moves:
+        by_path.setdefault(m.path, []).append(m.match_id)
+    for path, ids in by_path.items():
+        audit.record_many(
+            conn,
+            actor=actor,
+            action="status",
+            table="matches",
+            entries=[(str(mid), ["status"]) for mid in ids],
+            detail=" -> ".join(path),
+            at=at,
+        )
+
+
 def set_match_status(
-    store: Store, match_id: int, status: str, *, version: int, actor: str
+    store: Store,
+    match_id: int,
+    status: str,
+    *,
+    version: int,
+    actor: str,
+    note: str | None = None,
 ) -> int:
     """Move a match to a new status; return its new version.
 
-    The allowed changes are those of :data:`TRANSITIONS` (proposed to
-    accepted or closed, accepted to funded or closed, funded to closed);
-    each is recorded in ``match_history`` and the audit log.
+    The allowed changes are those of :data:`zfb.matching.states.TRANSITIONS`
+    (proposed to accepted, declined, expired or withdrawn; accepted to
+    funded, declined or expired; funded to delivered; withdrawn to
+    proposed); each is recorded in ``match_history`` (with ``actor``, the
+    time and ``note``) and in the audit log (without the note).
+
+    Parameters
+    ----------
+    store : Store
+    match_id : int
+    status : str
+        One of :data:`zfb.matching.states.MATCH_STATES`.
+    version : int
+        The version of the match the change was decided on.
+    actor : str
+        Who changes it: an account id or a role, never a person's name.
+    note : str, optional
+        Why (free text, shown to cadres and administrators only).
 
     Raises
     ------
@@ -938,8 +1067,10 @@ def set_match_status(
     StoreError
         If there is no such match or the change is not allowed.
     """
-    if status not in MATCH_STATUSES:
-        raise StoreError(f"status must be one of {MATCH_STATUSES}, got {status!r}")
+    if status not in MATCH_STATES:
+        raise StoreError(
+            f"status must be one of {', '.join(MATCH_STATES)}, got {status!r}"
+        )
     at = audit.now()
     with store.write() as conn:
         row = conn.execute(
@@ -957,41 +1088,157 @@ def set_match_status(
                 "read; another writer changed it: read it again",
             )
         if status not in TRANSITIONS[row.status]:
-            allowed = ", ".join(TRANSITIONS[row.status]) or "nothing"
+            allowed = ", ".join(sorted(TRANSITIONS[row.status])) or "nothing (final)"
             raise StoreError(
                 f"match {match_id} is {row.status}: it can move to {allowed}, "
                 f"not to {status}"
             )
-        result = conn.execute(
-            matches.update()
-            .where(matches.c.match_id == match_id, matches.c.version == version)
-            .values(status=status, updated_at=at, version=matches.c.version + 1)
-        )
-        _check_rowcount(result, 1, "matches", str(match_id))
-        conn.execute(
-            sa.insert(match_history),
-            {
-                "match_id": match_id,
-                "status_from": row.status,
-                "status_to": status,
-                "actor": actor,
-                "at": at,
-            },
-        )
-        audit.record(
+        _move(
             conn,
+            [_Move(match_id, version, (row.status, status), note)],
             actor=actor,
-            action="status",
-            table="matches",
-            key=str(match_id),
-            fields=["status"],
-            detail=f"{row.status} -> {status}",
             at=at,
         )
     return version + 1
 
 
-_MATCH_VALUES = ("amount", "score", "relevance", "priority", "explanation")
+def _pair_row(conn: Connection, household_id: str, project_id: str):
+    stmt = sa.select(matches.c.match_id, matches.c.status, matches.c.version).where(
+        matches.c.household_id == household_id, matches.c.project_id == project_id
+    )
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return conn.execute(stmt).one_or_none()
+
+
+def accept_match(
+    store: Store,
+    household_id: str,
+    project_id: str,
+    *,
+    actor: str,
+    values: Mapping[str, object] | None = None,
+    note: str | None = None,
+) -> tuple[int, str]:
+    """Accept the match of one household with one project, and change nothing
+    else.
+
+    A stored proposal becomes ``accepted``; a withdrawn one is proposed again
+    and accepted; a pair the store does not hold is added, proposed and
+    accepted at once. Each step is a row of ``match_history`` with ``actor``
+    and the time, and the audit log names the match. No other match, its
+    version or its history is touched.
+
+    Parameters
+    ----------
+    store : Store
+    household_id, project_id : str
+    actor : str
+        Who accepts: an account id or a role (``"funder:dashboard"``), never
+        a person's name.
+    values : mapping, optional
+        ``amount`` (required for a pair the store does not hold), and
+        optionally ``score``, ``relevance``, ``priority``, ``explanation``:
+        the terms of a pair the store does not hold. A stored match keeps
+        its own.
+    note : str, optional
+        Why (free text, shown to cadres and administrators only).
+
+    Returns
+    -------
+    match_id : int
+    status : str
+        ``"accepted"``, or ``"funded"`` or ``"delivered"`` when the match
+        had gone that far already (it is left as it is).
+
+    Raises
+    ------
+    StoreError
+        If the match was declined or expired (both final), the household or
+        the project is not in the store, or a new pair has no ``amount``.
+    ConflictError
+        If another writer changed or added the match at the same time; read
+        again and retry.
+    """
+    values = {c: py(v) for c, v in (values or {}).items() if c in _MATCH_VALUES}
+    at = audit.now()
+    with store.write() as conn:
+        row = _pair_row(conn, household_id, project_id)
+        if row is not None and row.status in HELD_STATES:
+            return row.match_id, row.status
+        if row is not None and row.status in FINAL_STATES:
+            raise StoreError(
+                f"the match of {household_id} with {project_id} was {row.status} "
+                "(see match_history); it is final and cannot be accepted: pick "
+                "another household"
+            )
+        if row is not None:
+            path = ("proposed", "accepted")
+            if row.status == "withdrawn":
+                path = ("withdrawn", *path)
+            _move(
+                conn,
+                [_Move(row.match_id, row.version, path, note)],
+                actor=actor,
+                at=at,
+            )
+            return row.match_id, "accepted"
+        _check_pair(conn, household_id, project_id, values)
+        conn.execute(
+            sa.insert(matches),
+            {"household_id": household_id, "project_id": project_id}
+            | {c: values.get(c) for c in _MATCH_VALUES}
+            | {"status": "accepted", "version": 1, "created_at": at, "updated_at": at},
+        )
+        match_id = _pair_row(conn, household_id, project_id).match_id
+        _history(
+            conn,
+            [
+                (match_id, None, "proposed", note),
+                (match_id, "proposed", "accepted", note),
+            ],
+            actor=actor,
+            at=at,
+        )
+        audit.record(
+            conn,
+            actor=actor,
+            action="insert",
+            table="matches",
+            key=str(match_id),
+            fields=["status"],
+            detail="proposed -> accepted",
+            at=at,
+        )
+    return match_id, "accepted"
+
+
+def _check_pair(
+    conn: Connection,
+    household_id: str,
+    project_id: str,
+    values: Mapping[str, object],
+) -> None:
+    """Refuse a new match whose household or project is missing, or that
+    has no amount."""
+    for table, key, value in (
+        (households, "household_id", household_id),
+        (projects, "project_id", project_id),
+    ):
+        found = conn.execute(
+            sa.select(table.c[key]).where(table.c[key] == value)
+        ).one_or_none()
+        if found is None:
+            raise StoreError(
+                f"no {key.removesuffix('_id')} {value} in the store; import it "
+                "before matching it"
+            )
+    amount = values.get("amount")
+    if not isinstance(amount, (int, float)) or not math.isfinite(amount):
+        raise StoreError(
+            f"the match of {household_id} with {project_id} is new to the store "
+            f"and needs an amount (a number), got {amount!r}"
+        )
 
 
 def save_matches(store: Store, result: pd.DataFrame, *, actor: str) -> dict[str, int]:
@@ -1005,19 +1252,26 @@ def save_matches(store: Store, result: pd.DataFrame, *, actor: str) -> dict[str,
         ``amount`` and optionally ``score``, ``relevance``, ``priority``,
         ``explanation``.
     actor : str
+        The run: an account id or a program (``"match run"``).
 
     Returns
     -------
     dict
-        ``proposed`` (new proposals), ``updated`` (proposals whose amount or
-        score changed), ``kept`` (pairs already accepted, funded or closed,
-        left as they are) and ``withdrawn`` (earlier proposals the run no
-        longer makes, now closed).
+        ``proposed`` (new proposals), ``proposed_again`` (withdrawn
+        proposals the run makes again), ``updated`` (proposals whose amount
+        or score changed), ``kept`` (pairs of the run in any other state,
+        left as they are) and ``withdrawn`` (proposals the run no longer
+        makes).
 
     Notes
     -----
-    What a person has decided is never undone by a new run: only matches
-    still ``proposed`` are updated or withdrawn.
+    A run changes only what a run made: matches in
+    :data:`zfb.matching.states.RUN_STATES`. A proposal the run no longer
+    makes becomes ``withdrawn`` (note :data:`NOTE_WITHDRAWN`), never
+    ``declined``, which is a person's decision; a later run that makes it
+    again turns it back into a proposal. Accepted, funded and delivered
+    matches, and declined or expired ones, are never touched. Every change
+    of status is a row of ``match_history`` with ``actor`` and the time.
     """
     at = audit.now()
     table = result.reset_index(drop=True)
@@ -1025,7 +1279,9 @@ def save_matches(store: Store, result: pd.DataFrame, *, actor: str) -> dict[str,
     for row in table.to_dict("records"):
         key = (str(row["household_id"]), str(row["project_id"]))
         new[key] = {c: py(row.get(c)) for c in _MATCH_VALUES}
-    counts = {"proposed": 0, "updated": 0, "kept": 0, "withdrawn": 0}
+    counts = dict.fromkeys(
+        ("proposed", "proposed_again", "updated", "kept", "withdrawn"), 0
+    )
     with store.write() as conn:
         old = {
             (r.household_id, r.project_id): r
@@ -1040,7 +1296,7 @@ def save_matches(store: Store, result: pd.DataFrame, *, actor: str) -> dict[str,
                 )
             )
         }
-        inserts, updates, withdrawn = [], [], []
+        inserts, updates, moves = [], [], []
         for key, values in new.items():
             prev = old.get(key)
             if prev is None:
@@ -1053,7 +1309,11 @@ def save_matches(store: Store, result: pd.DataFrame, *, actor: str) -> dict[str,
                         "updated_at": at,
                     }
                 )
-            elif prev.status != "proposed":
+            elif prev.status == "withdrawn":
+                path, note = ("withdrawn", "proposed"), NOTE_PROPOSED_AGAIN
+                moves.append(_Move(prev.match_id, prev.version, path, note, values))
+                counts["proposed_again"] += 1
+            elif prev.status not in RUN_STATES:
                 counts["kept"] += 1
             elif any(not _same(getattr(prev, c), values[c]) for c in _MATCH_VALUES):
                 updates.append(
@@ -1066,7 +1326,9 @@ def save_matches(store: Store, result: pd.DataFrame, *, actor: str) -> dict[str,
                 )
         for key, prev in old.items():
             if key not in new and prev.status == "proposed":
-                withdrawn.append(prev)
+                path = ("proposed", "withdrawn")
+                moves.append(_Move(prev.match_id, prev.version, path, NOTE_WITHDRAWN))
+                counts["withdrawn"] += 1
         if inserts:
             conn.execute(sa.insert(matches), inserts)
             pairs = {(r["household_id"], r["project_id"]) for r in inserts}
@@ -1079,52 +1341,12 @@ def save_matches(store: Store, result: pd.DataFrame, *, actor: str) -> dict[str,
                 )
                 if (r.household_id, r.project_id) in pairs
             ]
-            conn.execute(
-                sa.insert(match_history),
-                [
-                    {
-                        "match_id": mid,
-                        "status_from": None,
-                        "status_to": "proposed",
-                        "actor": actor,
-                        "at": at,
-                    }
-                    for mid in ids
-                ],
+            _history(
+                conn, ((mid, None, "proposed", None) for mid in ids), actor=actor, at=at
             )
         _update_many(conn, matches, "match_id", updates, "matches")
-        if withdrawn:
-            _update_many(
-                conn,
-                matches,
-                "match_id",
-                [
-                    {
-                        "status": "closed",
-                        "updated_at": at,
-                        "b_key": m.match_id,
-                        "b_version": m.version,
-                    }
-                    for m in withdrawn
-                ],
-                "matches",
-            )
-            conn.execute(
-                sa.insert(match_history),
-                [
-                    {
-                        "match_id": m.match_id,
-                        "status_from": "proposed",
-                        "status_to": "closed",
-                        "actor": actor,
-                        "at": at,
-                    }
-                    for m in withdrawn
-                ],
-            )
-        counts.update(
-            proposed=len(inserts), updated=len(updates), withdrawn=len(withdrawn)
-        )
+        _move(conn, moves, actor=actor, at=at)
+        counts.update(proposed=len(inserts), updated=len(updates))
         audit.record(
             conn,
             actor=actor,
@@ -1135,6 +1357,62 @@ def save_matches(store: Store, result: pd.DataFrame, *, actor: str) -> dict[str,
         )
     logger.info("saved matches: %s", counts)
     return counts
+
+
+def match_book(store: Store, states: Iterable[str] | None = None) -> MatchBook:
+    """Read the store's matches and their histories as a
+    :class:`~zfb.matching.states.MatchBook`.
+
+    Parameters
+    ----------
+    store : Store
+    states : iterable of str, optional
+        Only the matches in these states (for example
+        ``(*HELD_STATES, "declined")``, what a recommender needs). Default
+        every match.
+
+    Returns
+    -------
+    MatchBook
+        Match ids are the store's ``match_id`` as text; ``mode`` is
+        ``"single"`` (the store keeps single-mode matches); each history is
+        the store's, with its actors, times and notes.
+
+    Raises
+    ------
+    StateError
+        If a stored history breaks the rules of
+        :data:`zfb.matching.states.TRANSITIONS` (a store that zfb did not
+        write).
+    """
+    cols = ["match_id", "household_id", "project_id", "status"]
+    cols += ["amount", "score", "explanation"]
+    with store.read() as conn:
+        stmt = sa.select(*[matches.c[c] for c in cols]).order_by(matches.c.match_id)
+        if states is not None:
+            stmt = stmt.where(matches.c.status.in_(list(states)))
+        found = pd.DataFrame(conn.execute(stmt).fetchall(), columns=cols)
+        steps = []
+        for chunk in _chunks(found["match_id"].tolist()):
+            steps += conn.execute(
+                sa.select(
+                    match_history.c.match_id,
+                    match_history.c.status_from,
+                    match_history.c.status_to,
+                    match_history.c.actor,
+                    match_history.c.at,
+                    match_history.c.note,
+                )
+                .where(match_history.c.match_id.in_(chunk))
+                .order_by(match_history.c.history_id)
+            ).fetchall()
+    history = pd.DataFrame(steps, columns=list(HISTORY_COLUMNS))
+    found["match_id"] = found["match_id"].astype(str)
+    history["match_id"] = history["match_id"].astype(str)
+    found["mode"] = "single"
+    for col in ("amount", "score"):
+        found[col] = pd.to_numeric(found[col]).astype("float64")
+    return MatchBook.from_frames(found, history)
 
 
 def add_pledge(

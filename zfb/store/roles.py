@@ -20,9 +20,9 @@ analyst       every table except the audit log, with ``household_id``
 administrator everything, the audit log included
 ============= ==========================================================
 
-Free-text columns (``help_plan``, ``notes``) and the input's unknown columns
-(``extra``) may hold anything, names included: only cadres and
-administrators see them.
+Free-text columns (``help_plan``, ``notes``, the ``note`` of a change of a
+match's status) and the input's unknown columns (``extra``) may hold
+anything, names included: only cadres and administrators see them.
 """
 
 from __future__ import annotations
@@ -424,6 +424,8 @@ def _match_history(conn, role, salt) -> pd.DataFrame:
     df = _typed(_frame(conn, stmt), match_history)
     if role.kind != "administrator":
         df = df.drop(columns=["actor"])
+    if not role.sees_personal:
+        df = df.drop(columns=["note"])
     return df
 
 
