@@ -226,9 +226,9 @@ _CHILD = textwrap.dedent(
 )
 
 
-def _import_and_kill(url: str, path: Path, delay: float) -> bool:
-    """Import ``path`` in a child process, SIGKILL it ``delay`` s into the
-    write; return whether it was killed before it finished."""
+def _import_and_kill(url: str, path: Path, delay: float) -> None:
+    """Import ``path`` in a child process and SIGKILL it ``delay`` s into the
+    write (or after it finished, if it was quicker)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, url, str(path)],
@@ -243,12 +243,11 @@ def _import_and_kill(url: str, path: Path, delay: float) -> bool:
         time.sleep(delay)
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=60)
-        rest = child.stdout.read()
+        child.stdout.read()
     finally:
         if child.poll() is None:
             child.kill()
             child.wait()
-    return "DONE" not in (line + rest) and child.returncode == -signal.SIGKILL
 
 
 def test_an_import_killed_midway_leaves_all_or_none(store, tmp_path, store_url):
@@ -257,13 +256,12 @@ def test_an_import_killed_midway_leaves_all_or_none(store, tmp_path, store_url):
     delay = float(rng.uniform(0, 0.2))
     h, _ = write_county(tmp_path / "county", n, seed=int(rng.integers(1000)))
 
-    # a first import, killed: nothing or everything
-    killed = _import_and_kill(store_url, h, delay)
+    # a first import, killed: nothing or everything (a kill after the commit,
+    # before the child says DONE, leaves everything)
+    _import_and_kill(store_url, h, delay)
     stored = _count(store, households)
     assert stored in (0, n)
     assert _count(store, audit_log) in (0, n + 1)
-    if killed and stored == n:
-        pytest.fail("the import was killed before it finished yet left every row")
     if stored == 0:
         import_file(store, h, actor="again")
 
