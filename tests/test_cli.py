@@ -298,3 +298,137 @@ def test_match_from_the_store(sample, tmp_path):
         str(tmp_path / "r.html"),
     )
     assert res.returncode == 0, res.stderr
+
+
+# input files a user meets
+def _county_workbook(path: Path, sample: Path) -> Path:
+    households = pd.read_csv(sample / "households.csv", dtype=str).head(40)
+    projects = pd.read_csv(sample / "projects.csv", dtype=str)
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        households.to_excel(writer, sheet_name="贫困户", index=False)
+        projects.to_excel(writer, sheet_name="项目", index=False)
+    return path
+
+
+def test_a_workbook_of_several_sheets_warns_and_sheet_chooses(sample, tmp_path):
+    book = _county_workbook(tmp_path / "county.xlsx", sample)
+    res = run("validate", str(book))
+    assert res.returncode == 0, res.stderr
+    assert "40 households" in res.stdout
+    assert "zfb validate: warning:" in res.stderr and "'项目'" in res.stderr
+    assert "Traceback" not in res.stderr
+    for sheet in ("项目", "1"):
+        res = run("validate", str(book), "--sheet", sheet)
+        assert res.returncode == 0, res.stderr
+        assert "projects of" in res.stdout and "warning" not in res.stderr
+    res = run("validate", str(book), "--sheet", "户表")
+    assert res.returncode == 2
+    assert "'贫困户', '项目'" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_match_and_report_read_their_own_sheets(sample, tmp_path, capsys):
+    book = str(_county_workbook(tmp_path / "county.xlsx", sample))
+    sheets = ["--sheet", "贫困户", "--projects-sheet", "项目"]
+    out = tmp_path / "out"
+    files = ["--households", book, "--projects", book]
+    assert main(["match", *files, *sheets, "--out", str(out), "-q"]) == 0
+    report = tmp_path / "r.html"
+    code = main(
+        ["report", *files, *sheets, "--matches", str(out / "matches.csv")]
+        + ["--out", str(report)]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert report.is_file() and "warning" not in capsys.readouterr().err
+
+
+_OPENED: list[str] | None = None
+
+
+def _count_opens(event: str, args: tuple) -> None:
+    if _OPENED is not None and event == "open" and isinstance(args[0], str | Path):
+        _OPENED.append(os.fspath(args[0]))
+
+
+@pytest.mark.parametrize("name", ["households.csv", "projects.csv"])
+def test_validate_reads_the_file_once(sample, name, capsys):
+    # regression: guessing the kind of table read the whole file a first time
+    global _OPENED
+    if not getattr(sys, "_zfb_test_open_hook", False):
+        sys.addaudithook(_count_opens)  # hooks cannot be removed: add it once
+        sys._zfb_test_open_hook = True
+    path = str(sample / name)
+    _OPENED = []
+    try:
+        assert main(["validate", path]) == 0
+    finally:
+        opened, _OPENED = _OPENED, None
+    assert "OK" in capsys.readouterr().out
+    assert opened.count(path) == 1
+
+
+def _bad_matches(tmp_path: Path, sample: Path) -> Path:
+    households = pd.read_csv(sample / "households.csv", dtype=str)
+    first, second = households["household_id"].iloc[:2]
+    path = tmp_path / "matches.csv"
+    pd.DataFrame(
+        {
+            "household_id": [first, first, "NOBODY", second],
+            "project_id": ["P0001", "P0002", "P0001", "P0001"],
+            "amount": ["100", "200", "300", "nan"],
+            "score": ["0.5", "0.4", "0.3", "inf"],
+        }
+    ).to_csv(path, index=False)
+    return path
+
+
+def test_report_checks_the_matches_file(sample, tmp_path):
+    # regression: --matches was read as it was, bad numbers turned into NaN
+    matches = _bad_matches(tmp_path, sample)
+    report = tmp_path / "r.html"
+    res = run(
+        "report",
+        "--households",
+        str(sample / "households.csv"),
+        "--projects",
+        str(sample / "projects.csv"),
+        "--matches",
+        str(matches),
+        "--out",
+        str(report),
+    )
+    assert res.returncode == 2
+    assert "4 problem(s)" in res.stderr and "Traceback" not in res.stderr
+    for where in (
+        "row 3, column 'household_id'",  # the household's second match
+        "row 4, column 'household_id'",  # not in the households table
+        "row 5, column 'amount'",
+        "row 5, column 'score'",
+    ):
+        assert f"{matches}, {where}" in res.stderr
+    assert not report.exists()
+
+
+@pytest.mark.parametrize("command", ["validate", "import"])
+def test_county_options_mean_the_same_to_every_command(command, tmp_path, capsys):
+    # --causes and --townships are read by one helper for every command
+    causes = tmp_path / "county_causes.csv"
+    causes.write_text(
+        "code,level,parent,name_zh,name_en,aliases,severity\n"
+        "DST.SINKHOLE,2,DST,岩溶塌陷,karst collapse,地陷,2\n",
+        encoding="utf-8",
+    )
+    towns = tmp_path / "towns.csv"
+    towns.write_text("name\n泼机镇\n", encoding="utf-8")
+    households = tmp_path / "hh.csv"
+    households.write_text(
+        "household_id,township,size,income_per_capita,causes\n"
+        "a,泼机镇,3,2000,岩溶塌陷\nb,南台街道,2,2000,因病\n",
+        encoding="utf-8",
+    )
+    extra = ["--db", str(tmp_path / "s.sqlite")] if command == "import" else []
+    argv = [command, str(households), *extra, "--causes", str(causes)]
+    assert main([*argv, "--townships", str(towns)]) == 2
+    err = capsys.readouterr().err
+    assert "'南台街道': not a township of the county" in err
+    assert "岩溶塌陷" not in err  # the county's cause is known
+    assert main(argv) == 0, capsys.readouterr().err

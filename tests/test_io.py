@@ -7,12 +7,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zfb import ConfigError, InputError, ValidationError
+from zfb import ConfigError, InputError, SheetWarning, ValidationError
 from zfb.io import (
     read_households,
     read_projects,
     read_table,
     validate_households,
+    validate_matches,
     validate_projects,
     write_table,
 )
@@ -297,3 +298,372 @@ def test_write_table_is_atomic(tmp_path):
         write_table(Boom(), path)
     assert path.read_text() == "a\n1\n"
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+# several sheets in one workbook
+def _workbook(path, sheets):
+    """Write ``sheets`` (name -> DataFrame, or None for an empty sheet)."""
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, df in sheets.items():
+            (df if df is not None else pd.DataFrame()).to_excel(
+                writer, sheet_name=name, index=False
+            )
+    return path
+
+
+HOUSEHOLDS_DF = pd.DataFrame(
+    {
+        "household_id": ["A1", "A2"],
+        "township": ["泼机镇", "泼机镇"],
+        "size": [4, 2],
+        "income_per_capita": [2100, 3000],
+        "causes": ["因病", "缺资金"],
+    }
+)
+NOTES_DF = pd.DataFrame({"说明": ["填表说明：每户一行"]})
+
+
+def test_several_sheets_read_the_first_but_warn_naming_the_others(tmp_path):
+    # regression: only the first sheet was read, silently
+    path = _workbook(
+        tmp_path / "county.xlsx",
+        {"户表": HOUSEHOLDS_DF, "说明": NOTES_DF, "空白": None},
+    )
+    with pytest.warns(SheetWarning) as caught:
+        table = read_households(path)
+    assert table["household_id"].tolist() == HOUSEHOLDS_DF["household_id"].tolist()
+    (warning,) = caught
+    text = str(warning.message)
+    assert "'户表'" in text and "'说明'" in text and "sheet=" in text
+    assert "'空白'" not in text  # an empty sheet is not worth a warning
+
+
+@pytest.mark.parametrize("sheet", ["户表", 1, "1"])
+def test_a_sheet_is_chosen_by_name_or_position(tmp_path, sheet, recwarn):
+    path = _workbook(
+        tmp_path / "county.xlsx", {"说明": NOTES_DF, "户表": HOUSEHOLDS_DF}
+    )
+    table = read_households(path, sheet=sheet)
+    assert table["size"].tolist() == HOUSEHOLDS_DF["size"].tolist()
+    assert not [w for w in recwarn if issubclass(w.category, SheetWarning)]
+    assert read_table(path, sheet=0).columns.tolist() == ["说明"]
+
+
+@pytest.mark.parametrize("sheet", ["户口", 5])
+def test_an_unknown_sheet_lists_the_sheets(tmp_path, sheet):
+    path = _workbook(
+        tmp_path / "county.xlsx", {"说明": NOTES_DF, "户表": HOUSEHOLDS_DF}
+    )
+    with pytest.raises(InputError, match="'说明', '户表'"):
+        read_table(path, sheet=sheet)
+
+
+def test_an_empty_first_sheet_names_the_sheets_with_data(tmp_path):
+    path = _workbook(tmp_path / "county.xlsx", {"封面": None, "户表": HOUSEHOLDS_DF})
+    with pytest.raises(InputError, match="empty.*'户表'"):
+        read_table(path)
+
+
+def test_a_csv_file_has_no_sheet(tmp_path):
+    path = write(tmp_path / "hh.csv", [HEADER_ZH, *ROWS_ZH])
+    with pytest.raises(InputError, match="no sheets"):
+        read_households(path, sheet="户表")
+
+
+# repeated headers
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_header_written_twice_is_a_problem_not_a_rename(tmp_path, suffix):
+    # regression: `size,size` became `size` and `size.1` without a word
+    header = ["household_id", "township", "size", "income_per_capita", "size"]
+    header += ["causes"]
+    rows = [
+        ["a", "泼机镇", "3", "2000", "4", "因病"],
+        ["b", "泼机镇", "0", "x", "2", "?"],
+    ]
+    path = tmp_path / f"hh{suffix}"
+    if suffix == ".csv":
+        write(path, [",".join(r) for r in [header, *rows]])
+    else:
+        _workbook(path, {"Sheet1": pd.DataFrame(rows, columns=header)})
+    with pytest.raises(ValidationError) as info:
+        read_households(path)
+    problems = info.value.problems
+    (repeated,) = [p for p in problems if "appears twice" in p.rule]
+    assert repeated.column == "size" and repeated.row == 1
+    assert "columns 3 (C) and 5 (E)" in repeated.rule
+    # the other problems of the file are reported at the same time
+    assert {(p.row, p.column) for p in problems if p is not repeated} == {
+        (3, "size"),
+        (3, "income_per_capita"),
+        (3, "causes"),
+    }
+    assert not any(".1" in (p.column or "") for p in problems)
+    with pytest.raises(ValidationError, match="appears twice"):
+        read_table(path)
+    kept = read_table(path, duplicate_headers="keep")
+    assert kept.columns.tolist() == header
+
+
+# rows are the rows a person sees
+def test_blank_lines_do_not_shift_the_rows_of_problems(tmp_path):
+    # regression: pandas drops blank lines, so problems named the wrong rows
+    lines = [
+        "",
+        "household_id,township,size,income_per_capita,causes,notes",
+        "a,泼机镇,3,2000,因病,",
+        "",
+        "   ",
+        'b,泼机镇,0,2000,因病,"two',
+        'lines"',
+        "c,泼机镇,2,2000,因病,",
+        "",
+        "d,泼机镇,2,abc,因病,",
+        "",
+    ]
+    path = write(tmp_path / "hh.csv", lines)
+    with pytest.raises(ValidationError) as info:
+        read_households(path)
+    line_of = {line.split(",")[0]: n for n, line in enumerate(lines, 1) if line}
+    assert {(p.row, p.column) for p in info.value.problems} == {
+        (line_of["b"], "size"),
+        (line_of["d"], "income_per_capita"),
+    }
+    raw = read_table(path)
+    assert raw.attrs["header_row"] == line_of["household_id"]
+    assert list(raw.attrs["source_rows"]) == [line_of[k] for k in "abcd"]
+
+
+def test_blank_rows_of_a_sheet_do_not_shift_the_rows_of_problems(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    ws = book.active
+    ws.append(["household_id", "township", "size", "income_per_capita", "causes"])
+    ws.append(["a", "泼机镇", 3, 2000, "因病"])
+    ws.append([])
+    ws.append([])
+    ws.append(["b", "泼机镇", 40, 2000, "因病"])
+    path = tmp_path / "hh.xlsx"
+    book.save(path)
+    with pytest.raises(ValidationError) as info:
+        read_households(path)
+    (problem,) = info.value.problems
+    assert (problem.row, problem.column) == (5, "size")  # the sheet's row 5
+
+
+def test_rows_follow_the_file_through_validate_and_sorting(tmp_path):
+    lines = ["household_id,township,size,income_per_capita,causes", ""]
+    lines += ["a,泼机镇,3,2000,因病", "", "b,泼机镇,0,2000,因病"]
+    raw = read_table(write(tmp_path / "hh.csv", lines))
+    for table in (raw, raw.iloc[::-1]):
+        with pytest.raises(ValidationError) as info:
+            validate_households(table)
+        assert [p.row for p in info.value.problems] == [5]
+
+
+# files in an 8-bit encoding other than GBK
+LATIN1_SURVEY = [
+    "Año,Región,Peña,Niños",
+    "2016,Alajuela,Muñoz,3",
+    "2017,Cartago,Ibáñez,2",
+]
+
+
+LATIN1_HOUSEHOLDS = [
+    "household_id,township,village,size,income_per_capita,causes",
+    "A1,San Ramón,Peña,3,2000,ILL",
+]
+
+
+@pytest.mark.parametrize("lines", [LATIN1_SURVEY, LATIN1_HOUSEHOLDS])
+def test_a_latin1_file_is_refused_not_read_as_gbk(tmp_path, lines):
+    # regression: Latin-1 bytes decoded as GB18030 without a word
+    path = write(tmp_path / "survey.csv", lines, "latin-1")
+    assert path.read_bytes().decode("gb18030")  # it decodes without an error
+    with pytest.raises(InputError) as info:
+        read_table(path)
+    message = str(info.value)
+    assert "UTF-8" in message and "GB18030" in message  # the encodings tried
+    assert "Latin-1" in message and "CSV UTF-8" in message  # and how to fix it
+
+
+RARE_NAMES = ["堃", "镕", "喆", "玥", "昇", "珺"]  # in GBK, not in GB2312
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030"])
+def test_gbk_files_with_rare_characters_are_read(tmp_path, encoding):
+    for name in RARE_NAMES:
+        with pytest.raises(UnicodeEncodeError):
+            name.encode("gb2312")
+    # a registry export: its headers are zfb's
+    rows = [f"ZX{i},泼机镇,{n}家村A组,3,2000,因病" for i, n in enumerate(RARE_NAMES)]
+    path = write(
+        tmp_path / "hh.csv",
+        ["户编号,乡镇,村,家庭人口数,人均纯收入,致贫原因", *rows],
+        encoding,
+    )
+    table = read_households(path)
+    assert table["village"].tolist() == [f"{n}家村A组" for n in RARE_NAMES]
+    # a survey whose headers zfb does not know (read through a mapping)
+    survey = ["问卷编号,受访人,所在村,访谈记录"]
+    survey += [f"{i},张{n},东山村,家中两人外出务工" for i, n in enumerate(RARE_NAMES)]
+    path = write(tmp_path / "survey.csv", survey, encoding)
+    assert read_table(path)["受访人"].tolist() == [f"张{n}" for n in RARE_NAMES]
+
+
+# personal numbers under headers zfb does not know
+@pytest.mark.parametrize("keep_personal", [False, True])
+@pytest.mark.parametrize(
+    ("header", "value", "words"),
+    [
+        ("配偶身份证", make_id_number("530627", "19820304", "221"), "ID numbers"),
+        ("户主联系人电话", "13912345678", "phone numbers"),
+        ("紧急联系", "0870-5123456", "phone numbers"),
+        ("备用信息", "电话 13712345678 (白天)", "phone numbers"),
+    ],
+)
+def test_unknown_columns_with_personal_numbers_are_problems(
+    tmp_path, header, value, words, keep_personal
+):
+    # regression: extra columns were kept, raw ID and phone numbers with them
+    path = tmp_path / "hh.csv"
+    df = pd.DataFrame(
+        {
+            "household_id": ["a", "b"],
+            "township": ["泼机镇"] * 2,
+            "size": ["3"] * 2,
+            "income_per_capita": ["2000"] * 2,
+            "causes": ["因病"] * 2,
+            header: ["", value],
+        }
+    )
+    df.to_csv(path, index=False)
+    with pytest.raises(ValidationError) as info:
+        read_households(path, keep_personal=keep_personal)
+    (problem,) = info.value.problems
+    assert (problem.row, problem.column) == (3, header)
+    assert words in problem.rule and "remove it" in problem.rule
+    assert value not in str(info.value) and "masked" in problem.value
+    ok_path = tmp_path / "ok.csv"
+    df.assign(**{header: ["无", "有"]}).to_csv(ok_path, index=False)
+    assert read_households(ok_path)[header].tolist() == ["无", "有"]
+
+
+@pytest.mark.parametrize("header", ["身份证", "证件号", "户主身份证", "身份证件号码"])
+def test_common_id_number_headers_are_turned_into_pseudonyms(secret, header):
+    number = make_id_number("530627", "19800101", "123")
+    df = _id_table([number]).rename(columns={"身份证号": header})
+    table = validate_households(df)
+    assert table["household_id"].iloc[0].startswith("P")
+    assert number not in table.to_csv()
+
+
+@pytest.mark.parametrize("header", ["户主电话", "户主手机", "电话号码", "联系电话号码"])
+def test_common_phone_headers_are_personal(header):
+    df = _id_table(["x"]).drop(columns="身份证号")
+    df = df.assign(household_id=["a"], **{header: ["13912345678"]})
+    assert "phone" not in validate_households(df).columns
+    kept = validate_households(df, keep_personal=True)
+    assert kept["phone"].tolist() == ["13912345678"]
+
+
+# rules between columns and within cells
+def test_a_project_that_ends_before_it_starts_is_a_problem():
+    df = pd.DataFrame(
+        {
+            "project_id": ["P1", "P2", "P3"],
+            "funder": ["f"] * 3,
+            "tags": ["ILL"] * 3,
+            "budget": ["100"] * 3,
+            "capacity": ["1"] * 3,
+            "开始日期": ["2024-05-01", "2024-05-01", ""],
+            "结束日期": ["2024-04-30", "2024-05-01", "2024-01-01"],
+        }
+    )
+    with pytest.raises(ValidationError) as info:
+        validate_projects(df)
+    (problem,) = info.value.problems
+    assert (problem.row, problem.column, problem.value) == (2, "结束日期", "2024-04-30")
+    assert "'2024-05-01'" in problem.rule and "'开始日期'" in problem.rule
+
+
+def test_several_need_kinds_in_one_cell_is_a_problem():
+    # regression: only the first need kind was kept, silently
+    df = pd.DataFrame(
+        {
+            "household_id": ["a", "b", "c"],
+            "township": ["泼机镇"] * 3,
+            "size": ["3"] * 3,
+            "income_per_capita": ["2000"] * 3,
+            "causes": ["因病"] * 3,
+            "need_kind": ["medical_costs;tuition", "medical_costs", "tuition、tuition"],
+        }
+    )
+    with pytest.raises(ValidationError) as info:
+        validate_households(df)
+    (problem,) = info.value.problems
+    assert problem.row == 2 and problem.value == "medical_costs;tuition"
+    assert "2 need kinds (medical_costs, tuition)" in problem.rule
+    table = validate_households(df.iloc[1:])
+    assert table["need_kind"].tolist() == ["medical_costs", "tuition"]
+
+
+# a matches file
+def _matches(**columns):
+    base = {
+        "household_id": ["a", "b"],
+        "project_id": ["P1", "P1"],
+        "amount": ["1000", "2000.5"],
+        "score": ["0.5", "0.25"],
+        "explanation": ["x", "y"],
+    }
+    base.update(columns)
+    return pd.DataFrame(base)
+
+
+def test_a_good_matches_table_is_typed():
+    table = validate_matches(_matches())
+    assert table.columns.tolist()[:4] == ["household_id", "project_id", "amount"] + [
+        "score"
+    ]
+    assert table["amount"].tolist() == [1000.0, 2000.5]
+    assert table["explanation"].tolist() == ["x", "y"]
+
+
+def test_every_problem_of_a_matches_table_at_once():
+    households = pd.DataFrame({"household_id": ["a", "b"]})
+    projects = pd.DataFrame({"project_id": ["P1"]})
+    df = _matches(
+        household_id=["a", "a", "zz", ""],
+        project_id=["P1", "P9", "P1", "P1"],
+        amount=["1", "inf", "-3", "x"],
+        score=["0.5", "0.1", "nan?", "1e999"],
+        explanation=[""] * 4,
+    )
+    with pytest.raises(ValidationError) as info:
+        validate_matches(df, households=households, projects=projects)
+    found = {(p.row, p.column) for p in info.value.problems}
+    assert found == {
+        (3, "household_id"),  # a second match of household a
+        (3, "project_id"),  # P9 is not a project
+        (3, "amount"),
+        (4, "household_id"),  # zz is not a household
+        (4, "amount"),
+        (4, "score"),
+        (5, "household_id"),  # empty
+        (5, "amount"),
+        (5, "score"),
+    }
+    with pytest.raises(ValidationError) as info:
+        validate_matches(_matches().drop(columns=["score"]))
+    assert [(p.row, p.column) for p in info.value.problems] == [(None, "score")]
+
+
+def test_crowdfunding_matches_may_repeat_a_household_but_not_a_pair():
+    df = _matches(household_id=["a", "a"], project_id=["P1", "P2"], share=["1", "1"])
+    assert len(validate_matches(df)) == 2
+    with pytest.raises(ValidationError, match="one match"):
+        validate_matches(df, mode="single")
+    twice = df.assign(project_id=["P1", "P1"])
+    with pytest.raises(ValidationError, match="same project twice"):
+        validate_matches(twice)

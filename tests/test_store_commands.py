@@ -185,3 +185,60 @@ def test_the_zfb_command_runs_the_store_commands(store_url, county):
         pytest.skip("zfb.cli does not add the store's commands (add_commands) yet")
     assert cli.main(["import", str(county[1]), "--db", store_url]) == 0
     assert cli.main(["import", str(county[1]) + ".missing", "--db", store_url]) == 2
+
+
+SURVEY_MAPPING = """
+table = "households"
+[columns]
+household_id = { template = "S-{id}" }
+township = "town"
+size = "n"
+income_per_capita = "income"
+[codes.causes]
+fallback = "FAM.OTHER"
+[[codes.causes.rules]]
+when = "ill == 1"
+code = "ILL"
+"""
+
+
+def test_import_reads_a_survey_through_a_mapping(store_url, tmp_path):
+    # regression: `zfb import` had no --mapping; it checked files by another path
+    mapping = tmp_path / "survey.toml"
+    mapping.write_text(SURVEY_MAPPING, encoding="utf-8")
+    survey = tmp_path / "survey.csv"
+    survey.write_text(
+        "id,town,n,income,ill\n1,泼机镇,3,2000,1\n\n2,泼机镇,2,2500,0\n",
+        encoding="utf-8",
+    )
+    argv = ["import", str(survey), "--mapping", str(mapping), "--db", store_url]
+    code, text = run(argv)
+    assert code == 0, text
+    assert "2 households inserted" in text
+    with open_store(store_url) as s:
+        stored = view(s, "households", Role.administrator())
+    assert sorted(stored["household_id"]) == ["S-1", "S-2"]
+
+    # the survey's rows, blank lines counted, name the problems
+    survey.write_text(
+        "id,town,n,income,ill\n1,泼机镇,3,2000,1\n\n2,泼机镇,0,2500,0\n",
+        encoding="utf-8",
+    )
+    code, text = run(argv)
+    assert code == 2 and "row 4, column 'size'" in text
+
+
+def test_import_reads_the_sheet_it_is_given(store_url, tmp_path, county):
+    book = tmp_path / "county.xlsx"
+    with pd.ExcelWriter(book, engine="openpyxl") as writer:
+        pd.read_csv(county[1], dtype=str).to_excel(
+            writer, sheet_name="项目", index=False
+        )
+        pd.read_csv(county[0], dtype=str).to_excel(
+            writer, sheet_name="贫困户", index=False
+        )
+    code, text = run(["import", str(book), "--sheet", "贫困户", "--db", store_url])
+    assert code == 0, text
+    assert "300 households inserted" in text
+    code, text = run(["import", str(book), "--sheet", "9", "--db", store_url])
+    assert code == 2 and "'项目', '贫困户'" in text

@@ -150,7 +150,7 @@ def test_unknown_columns_with_id_or_phone_numbers_are_refused(store, people, tmp
         odd[column] = values if column != "配偶证件" else table["身份证号"]
         path = tmp_path / "odd.csv"
         odd.to_csv(path, index=False)
-        with pytest.raises(ValidationError, match="looks like") as info:
+        with pytest.raises(ValidationError, match="look like") as info:
             import_file(store, path, actor="intake")
         assert column in str(info.value)
         assert not any(v in str(info.value) for v in odd[column])

@@ -17,7 +17,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .errors import InputError, ValidationError, ZfbError
+from .arguments import (
+    add_county_options,
+    add_sheet_option,
+    taxonomy_of,
+    townships_of,
+)
+from .errors import InputError, ValidationError, ZfbError, ZfbWarning
 
 logger = logging.getLogger("zfb")
 
@@ -25,22 +31,6 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_TERMINATED = 128 + 15  # SIGTERM, as a shell reports it
-
-
-def _taxonomy(args):
-    from .taxonomy import load_taxonomy
-
-    return load_taxonomy(args.causes or None)
-
-
-def _townships(args):
-    if not getattr(args, "townships", None):
-        return None
-    from .io import read_table
-
-    table = read_table(args.townships)
-    col = "name" if "name" in table.columns else table.columns[0]
-    return [t for t in table[col] if t]
 
 
 def _from_store(args) -> bool:
@@ -66,9 +56,10 @@ def _read_households(args, path=None):
         return table
     return read_households(
         path,
-        taxonomy=_taxonomy(args),
-        townships=_townships(args),
+        taxonomy=taxonomy_of(args),
+        townships=townships_of(args),
         mapping=getattr(args, "mapping", None),
+        sheet=getattr(args, "sheet", None),
     )
 
 
@@ -84,23 +75,25 @@ def _read_projects(args, path=None):
         return load_projects(args.db)
     return read_projects(
         path,
-        taxonomy=_taxonomy(args),
-        townships=_townships(args),
+        taxonomy=taxonomy_of(args),
+        townships=townships_of(args),
         mapping=getattr(args, "projects_mapping", None),
+        sheet=getattr(args, "projects_sheet", None),
     )
 
 
 # commands
 def cmd_causes(args) -> int:
     """Print the taxonomy as CSV."""
-    _taxonomy(args).to_frame().to_csv(sys.stdout, index=False, lineterminator="\n")
+    taxonomy_of(args).to_frame().to_csv(sys.stdout, index=False, lineterminator="\n")
     return EXIT_OK
 
 
 def cmd_validate(args) -> int:
     """Validate one file and say what it holds."""
-    from .io import read_table
+    from .io import read_table, validate_table
 
+    raw = read_table(args.file, sheet=args.sheet, duplicate_headers="keep")
     kind = args.kind
     if kind is None:
         if args.mapping:
@@ -110,21 +103,25 @@ def cmd_validate(args) -> int:
         else:
             from .schema import canonical_header
 
-            headers = read_table(args.file).columns
             is_project = any(
-                canonical_header(h, "projects") == "project_id" for h in headers
+                canonical_header(h, "projects") == "project_id" for h in raw.columns
             )
             kind = "projects" if is_project else "households"
+    table = validate_table(
+        raw,
+        kind,
+        source=args.file,
+        mapping=args.mapping,
+        taxonomy=taxonomy_of(args),
+        townships=townships_of(args),
+    )
     if kind == "households":
-        table = _read_households(args, args.file)
         people = int(table["size"].sum())
         print(
             f"{args.file}: OK, {len(table)} households ({people} people) in "
             f"{table['township'].nunique()} townships"
         )
     else:
-        args.projects_mapping = args.mapping
-        table = _read_projects(args, args.file)
         print(
             f"{args.file}: OK, {len(table)} projects of "
             f"{table['funder'].nunique()} funders, budget "
@@ -205,7 +202,7 @@ def cmd_match(args) -> int:
         args.mode,
         households,
         projects,
-        taxonomy=_taxonomy(args),
+        taxonomy=taxonomy_of(args),
         options=options_from_args(args),
     )
     about = {
@@ -247,20 +244,21 @@ def cmd_match(args) -> int:
 
 def cmd_report(args) -> int:
     """Write the county report."""
-    from .io import read_table
+    from .io import read_table, validate_matches
     from .report import write_report
 
     households = _read_households(args)
     projects = (
         _read_projects(args) if args.projects or args.households is None else None
     )
-    matches = read_table(args.matches) if args.matches else None
-    if matches is not None:
-        import pandas as pd
-
-        for col in ("amount", "score"):
-            if col in matches.columns:
-                matches[col] = pd.to_numeric(matches[col], errors="coerce")
+    matches = None
+    if args.matches:
+        matches = validate_matches(
+            read_table(args.matches, duplicate_headers="keep"),
+            source=args.matches,
+            households=households,
+            projects=projects,
+        )
     registry = None
     if getattr(args, "registry", None):
         from .representativeness import read_registry
@@ -272,7 +270,7 @@ def cmd_report(args) -> int:
         projects=projects,
         matches=matches,
         title=args.title,
-        taxonomy=_taxonomy(args),
+        taxonomy=taxonomy_of(args),
         registry=registry,
     )
     print(f"wrote {path}")
@@ -325,21 +323,6 @@ def cmd_demo(args) -> int:
 
 
 # parser
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--causes",
-        action="append",
-        metavar="FILE",
-        help="a county's extra causes or need kinds (CSV; may be repeated)",
-    )
-    p.add_argument(
-        "--townships",
-        metavar="FILE",
-        help="CSV whose 'name' column lists the county's townships; "
-        "any other township is an error",
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``zfb`` command."""
     parser = argparse.ArgumentParser(
@@ -360,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
         "2 secondary), parent, name_zh, name_en. A household's causes may be given "
         "by any code, name or alias of this taxonomy.",
     )
-    _common(p)
+    add_county_options(p)
     p.set_defaults(func=cmd_causes)
 
     p = sub.add_parser(
@@ -382,7 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="survey mapping that turns the file into zfb rows (costa_rica, "
         "kiva_loans, kiva_themes, or a .toml file; see docs/surveys.md)",
     )
-    _common(p)
+    add_sheet_option(p, "the file")
+    add_county_options(p)
     p.set_defaults(func=cmd_validate)
 
     def db_arg(p):
@@ -404,6 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--projects-mapping", metavar="NAME_OR_FILE", help="mapping for projects"
         )
+        add_sheet_option(p, "the households file")
+        add_sheet_option(p, "the projects file", "--projects-sheet")
 
     def solve_args(p):
         p.add_argument(
@@ -433,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     match_args(p)
     solve_args(p)
-    _common(p)
+    add_county_options(p)
     from .matching.modes import add_mode_arguments
 
     add_mode_arguments(p)
@@ -448,7 +434,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--households", metavar="FILE", help="households file")
     p.add_argument("--projects", metavar="FILE")
-    p.add_argument("--matches", metavar="FILE", help="matches.csv from `zfb match`")
+    p.add_argument(
+        "--matches",
+        metavar="FILE",
+        help="matches.csv from `zfb match`, checked before the report is written "
+        "(household_id, project_id, amount, score; households and projects "
+        "known; one row per household unless it has crowdfunding's share column)",
+    )
     db_arg(p)
     p.add_argument("--out", required=True, metavar="FILE", help="the HTML file")
     p.add_argument("--title", help="title of the report")
@@ -460,7 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--mapping", metavar="NAME_OR_FILE")
     p.add_argument("--projects-mapping", metavar="NAME_OR_FILE")
-    _common(p)
+    add_sheet_option(p, "the households file")
+    add_sheet_option(p, "the projects file", "--projects-sheet")
+    add_county_options(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
@@ -491,7 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--title")
     solve_args(p)
-    _common(p)
+    add_county_options(p)
     p.set_defaults(func=cmd_demo)
 
     from .dashboards.serve import add_commands as add_serve_command
@@ -500,6 +494,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(sub)
     add_serve_command(sub)
     return parser
+
+
+def _show_warning(command: str, show):
+    """``warnings.showwarning`` that prints zfb's warnings as one line on
+    standard error, ``zfb COMMAND: warning: ...``, and others as Python does."""
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, ZfbWarning):
+            print(f"zfb {command}: warning: {message}", file=sys.stderr)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    return showwarning
 
 
 class _Terminated(BaseException):
@@ -539,7 +546,9 @@ def _main(argv: Sequence[str] | None) -> int:
     warnings.simplefilter("ignore", MatchGapWarning)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning(args.command, warnings.showwarning)
+            return args.func(args)
     except ValidationError as exc:
         n = len(exc.problems)
         print(

@@ -16,6 +16,7 @@ __all__ = [
     "InfeasibleError",
     "InputError",
     "Problem",
+    "SheetWarning",
     "SolverError",
     "UnknownCauseError",
     "ValidationError",
@@ -30,6 +31,15 @@ class ZfbError(Exception):
 
 class ZfbWarning(UserWarning):
     """Base class of zfb's warnings: something the user should act on."""
+
+
+class SheetWarning(ZfbWarning):
+    """A workbook has more than one sheet with data and only one was read.
+
+    The message names the sheet read and the others; choose one with the
+    ``sheet`` argument of :func:`zfb.read_table` (``--sheet`` on the command
+    line) to read another, or to silence the warning.
+    """
 
 
 class ConfigError(ZfbError):

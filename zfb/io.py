@@ -10,6 +10,8 @@ turned into keyed pseudonyms and names and phone numbers dropped.
 
 from __future__ import annotations
 
+import csv
+import datetime as _dt
 import io
 import logging
 import os
@@ -20,13 +22,20 @@ import warnings
 from collections.abc import Iterable, Sequence
 from os import PathLike
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, Problem, UnknownCauseError, ValidationError
+from .errors import (
+    InputError,
+    Problem,
+    SheetWarning,
+    UnknownCauseError,
+    ValidationError,
+)
 from .pseudonym import check_id_number, load_secret, mask, pseudonymize
-from .schema import canonical_header, column_specs
+from .schema import ColumnSpec, _header_key, canonical_header, column_specs
 from .taxonomy import Taxonomy, load_taxonomy, normalize_label
 
 __all__ = [
@@ -34,7 +43,9 @@ __all__ = [
     "read_projects",
     "read_table",
     "validate_households",
+    "validate_matches",
     "validate_projects",
+    "validate_table",
     "write_table",
     "SEPARATORS",
 ]
@@ -77,11 +88,30 @@ _BOUNDS = {
     "size": (1, False, 30),
     "budget": (0, True, None),
     "capacity": (1, False, None),
+    "score": (None, False, None),
+    "share": (0, True, 1),
 }
 
 
 # reading
-def _decode(data: bytes, name: str) -> str:
+#: Encodings tried, in order, on a CSV file without a byte-order mark.
+ENCODINGS_TRIED = "UTF-8, then GB18030 (which includes GBK and GB2312)"
+#: How to save a file as UTF-8, for the messages of files that do not decode.
+_SAVE_AS_UTF8 = (
+    "save it as UTF-8: in Excel, Save As 'CSV UTF-8 (Comma delimited)'; in "
+    "LibreOffice, Save As CSV with 'Edit filter settings' and the character "
+    "set 'Unicode (UTF-8)'; or save it as XLSX"
+)
+#: Share of the non-ASCII characters that, in a file read as GB18030, must be
+#: rare characters beside a Latin letter for the file to be taken for another
+#: encoding (see _check_gb18030).
+MOJIBAKE_SHARE = 1 / 3
+_MOJIBAKE_SAMPLE = 1_000_000  # characters looked at
+_BESIDE_LATIN = re.compile(r"(?<=[A-Za-z])[^\x00-\x7f]|[^\x00-\x7f](?=[A-Za-z])")
+
+
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    """Decode a CSV file; return its text and the codec that read it."""
     for bom, codec in (
         (b"\xef\xbb\xbf", "utf-8-sig"),
         (b"\xff\xfe", "utf-16"),
@@ -89,7 +119,7 @@ def _decode(data: bytes, name: str) -> str:
     ):
         if data.startswith(bom):
             try:
-                return data.decode(codec)
+                return data.decode(codec), codec
             except UnicodeDecodeError as exc:
                 raise InputError(
                     f"{name}: the file starts as {codec.upper()} but byte "
@@ -97,7 +127,7 @@ def _decode(data: bytes, name: str) -> str:
                     "as CSV UTF-8"
                 ) from None
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
         utf8_error = exc
     try:
@@ -105,97 +135,433 @@ def _decode(data: bytes, name: str) -> str:
     except UnicodeDecodeError:
         pos = utf8_error.start
         raise InputError(
-            f"{name}: cannot decode the file as UTF-8 (bad byte "
-            f"0x{data[pos]:02x} at offset {pos}) nor as GB18030/GBK; save it "
-            "as CSV UTF-8 (or XLSX) and try again"
+            f"{name}: cannot decode the file (bad byte 0x{data[pos]:02x} at "
+            f"offset {pos} for UTF-8); encodings tried: {ENCODINGS_TRIED}. "
+            f"It may be in another encoding, such as Latin-1; {_SAVE_AS_UTF8}"
         ) from None
     logger.info("%s: decoded as GB18030 (GBK)", name)
-    return text
+    return text, "gb18030"
 
 
-def read_table(path: str | PathLike) -> pd.DataFrame:
+def _outside_gb2312(char: str) -> bool:
+    try:
+        char.encode("gb2312")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _check_gb18030(text: str, name: str) -> None:
+    """Refuse a file that decoded as GB18030 but is in another encoding.
+
+    Bytes of any 8-bit encoding often decode as GB18030 without an error:
+    Latin-1's ``Año`` reads as ``A駉``. An accented letter and the ASCII letter
+    after it make one character of GBK's extensions, outside GB2312 (the
+    standard set of the 6,763 common hanzi and the symbols of Chinese text),
+    standing next to the Latin letters of its word. In Chinese text such rare
+    characters (names such as 堃 or 镕) are few, and seldom next to a Latin
+    letter. The file is refused when at least :data:`MOJIBAKE_SHARE` of its
+    non-ASCII characters are rare characters next to a Latin letter.
+    """
+    sample = text[:_MOJIBAKE_SAMPLE]
+    n = len(sample) - len(sample.encode("ascii", "ignore"))
+    beside = _BESIDE_LATIN.findall(sample)
+    if not beside:
+        return
+    rare = {c: _outside_gb2312(c) for c in set(beside)}
+    odd = sum(rare[c] for c in beside)
+    if odd == 0 or odd < MOJIBAKE_SHARE * n:
+        return
+    raise InputError(
+        f"{name}: the file is not UTF-8, and read as GB18030/GBK it looks "
+        f"garbled: {odd} of its {n} non-ASCII characters are rare ones next to "
+        "Latin letters, as the accented letters of another encoding read (Año "
+        "as A駉). It is probably in another encoding, such as Latin-1 "
+        f"(ISO-8859-1) or Windows-1252. Encodings tried: {ENCODINGS_TRIED}; "
+        f"{_SAVE_AS_UTF8}"
+    )
+
+
+def _blank_record(record: list[str]) -> bool:
+    """Whether a csv record is a line pandas skips: empty or only spaces."""
+    return not record or (len(record) == 1 and not record[0].strip())
+
+
+def _csv_layout(text: str, sep: str, n: int, name: str):
+    """The header row as written and the line where each record starts.
+
+    Returns ``(header, header_line, rows)``: the header's fields (None if
+    the csv module cannot read it), its line, and for each of the ``n``
+    records pandas read the line it starts on (1-based, as an editor shows
+    it; blank lines count, and a record whose quoted cell spans lines starts
+    on its first line).
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    header, end = None, 0
+    try:
+        for record in reader:
+            end = reader.line_num
+            if not _blank_record(record):
+                header = record
+                break
+        first = end + 1
+        lines = text.count("\n") + text.count("\r") - text.count("\r\n")
+        if not text.endswith(("\n", "\r")):
+            lines += 1
+        if lines - end == n:  # one line per record and no blank line
+            return header, end, range(first, first + n)
+        starts = []
+        for record in reader:
+            start, end = end + 1, reader.line_num
+            if not _blank_record(record):
+                starts.append(start)
+    except csv.Error as exc:  # a cell longer than the csv module reads
+        logger.info("%s: rows counted from the header (%s)", name, exc)
+        return header, 1, range(2, 2 + n)
+    if len(starts) != n:
+        logger.info("%s: rows counted from the header, blank lines ignored", name)
+        return header, first - 1, range(first, first + n)
+    return header, first - 1, np.asarray(starts, dtype=np.int64)
+
+
+def _read_csv(path: Path, name: str, suffix: str):
+    text, codec = _decode(path.read_bytes(), name)
+    if not text.strip():
+        raise InputError(f"{name}: the file is empty")
+    first = re.search(r"[^\r\n]*\S[^\r\n]*", text).group()
+    sep = "\t" if suffix == ".tsv" or first.count("\t") > first.count(",") else ","
+    try:
+        with warnings.catch_warnings():
+            # a trailing comma on every row is common and harmless
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            df = pd.read_csv(
+                io.StringIO(text),
+                sep=sep,
+                dtype=str,
+                keep_default_na=False,
+                index_col=False,  # a trailing comma must not shift the columns
+            )
+    except pd.errors.ParserError as exc:
+        raise InputError(f"{name}: not a well-formed table: {exc}") from None
+    header, header_row, rows = _csv_layout(text, sep, len(df), name)
+    if header is not None and len(header) == len(df.columns):
+        # pandas renames a repeated header (size, size.1): keep it as written
+        df.columns = [h.strip() or c for h, c in zip(header, df.columns, strict=True)]
+    if codec == "gb18030":
+        _check_gb18030(text, name)
+    return df, header_row, rows
+
+
+def _cell_text(cell) -> str:
+    """A cell of a worksheet as the text pandas would read (an error is "")."""
+    value = cell.value
+    if value is None or cell.data_type == "e":
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    if isinstance(value, _dt.datetime):
+        if value.time() == _dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, _dt.date | _dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _sheet_rows(ws):
+    """The non-blank rows of a worksheet: (row number, texts)."""
+    ws.reset_dimensions()  # some writers record a wrong size
+    for number, cells in enumerate(ws.iter_rows(min_row=1), start=1):
+        texts = [_cell_text(c) for c in cells]
+        if any(t.strip() for t in texts):
+            yield number, texts
+
+
+def _sheet_has_data(ws) -> bool:
+    return next(_sheet_rows(ws), None) is not None
+
+
+def _pick_sheet(sheets, sheet, name: str):
+    titles = [ws.title for ws in sheets]
+    listed = ", ".join(repr(t) for t in titles)
+    if sheet is None:
+        return sheets[0]
+    if isinstance(sheet, str):
+        if sheet in titles:
+            return sheets[titles.index(sheet)]
+        if not sheet.strip().isdigit():
+            raise InputError(
+                f"{name}: no sheet named {sheet!r}; the workbook's sheets are "
+                f"{listed} (give a name or a 0-based index)"
+            )
+        sheet = int(sheet)
+    if isinstance(sheet, bool) or not isinstance(sheet, int | np.integer):
+        raise TypeError(f"sheet must be a name or a 0-based index, got {sheet!r}")
+    if not 0 <= sheet < len(sheets):
+        raise InputError(
+            f"{name}: no sheet {sheet} (sheets are counted from 0); the "
+            f"workbook's {len(sheets)} sheet(s) are {listed}"
+        )
+    return sheets[int(sheet)]
+
+
+def _read_xlsx(path: Path, name: str, sheet: str | int | None):
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types on bad files
+        raise InputError(f"{name}: not a readable XLSX file ({exc})") from None
+    try:
+        sheets = book.worksheets
+        if not sheets:
+            raise InputError(f"{name}: the workbook has no worksheet")
+        ws = _pick_sheet(sheets, sheet, name)
+        others = []
+        if sheet is None and len(sheets) > 1:
+            others = [s.title for s in sheets[1:] if _sheet_has_data(s)]
+        try:
+            records = list(_sheet_rows(ws))
+        except Exception as exc:  # a damaged sheet
+            raise InputError(f"{name}: not a readable XLSX file ({exc})") from None
+    finally:
+        book.close()
+    if not records:
+        hint = ""
+        if others:
+            listed = ", ".join(repr(t) for t in others)
+            hint = f"; sheets with data: {listed} (choose one with sheet=/--sheet)"
+        raise InputError(f"{name}: sheet {ws.title!r} is empty{hint}")
+    if others:
+        listed = ", ".join(repr(t) for t in others)
+        warnings.warn(
+            f"{name}: the workbook has {len(others) + 1} sheets with data; read "
+            f"the first, {ws.title!r}, and not {listed}. To read another, name "
+            "it (sheet='NAME' or a 0-based index; --sheet NAME on the command "
+            "line); naming the first also silences this warning",
+            SheetWarning,
+            stacklevel=3,
+        )
+    width = max(
+        max((k + 1 for k, t in enumerate(texts) if t.strip()), default=0)
+        for _, texts in records
+    )
+    header_row, header = records[0]
+    header = (header + [""] * width)[:width]
+    columns = [h.strip() or f"Unnamed: {k}" for k, h in enumerate(header)]
+    data = [(texts + [""] * width)[:width] for _, texts in records[1:]]
+    df = pd.DataFrame(data, columns=range(width), dtype="str")
+    df.columns = columns
+    rows = np.asarray([number for number, _ in records[1:]], dtype=np.int64)
+    return df, header_row, rows, ws.title
+
+
+def _repeated_headers(headers: Sequence[str]) -> dict[str, list[int]]:
+    """Headers written more than once, with their 0-based positions."""
+    seen: dict[str, list[int]] = {}
+    for pos, header in enumerate(headers):
+        seen.setdefault(str(header), []).append(pos)
+    return {h: p for h, p in seen.items() if len(p) > 1}
+
+
+def _column_letter(pos: int) -> str:
+    """Spreadsheet letters of a 0-based column position (0 -> A, 26 -> AA)."""
+    letters = ""
+    pos += 1
+    while pos:
+        pos, rest = divmod(pos - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _repeated_rule(positions: Sequence[int]) -> str:
+    shown = [f"{p + 1} ({_column_letter(p)})" for p in positions]
+    times = "twice" if len(shown) == 2 else f"{len(shown)} times"
+    where = ", ".join(shown[:-1]) + " and " + shown[-1]
+    return (
+        f"column appears {times} in the header, as columns {where}; keep one "
+        "and remove or rename the others"
+    )
+
+
+def _repeated_problems(df: pd.DataFrame, source: str) -> list[Problem]:
+    row = df.attrs.get("header_row")
+    return [
+        Problem(source, row, header, "", _repeated_rule(positions))
+        for header, positions in _repeated_headers(list(df.columns)).items()
+    ]
+
+
+def read_table(
+    path: str | PathLike,
+    *,
+    sheet: str | int | None = None,
+    duplicate_headers: Literal["error", "keep"] = "error",
+) -> pd.DataFrame:
     """Read a CSV or XLSX file with every cell as text.
 
     Parameters
     ----------
     path : str or path-like
         ``.csv``, ``.txt`` or ``.tsv`` (UTF-8, UTF-8 with BOM, GB18030/GBK or
-        UTF-16; comma- or tab-separated) or ``.xlsx`` (first sheet).
+        UTF-16; comma- or tab-separated) or ``.xlsx``.
+    sheet : str or int, optional
+        The worksheet of an XLSX file to read: its name, or its 0-based
+        position (a string of digits that is not a sheet's name counts as a
+        position). Default the first; when other sheets hold data too, a
+        :class:`~zfb.errors.SheetWarning` names them. Not allowed for CSV.
+    duplicate_headers : {"error", "keep"}, default "error"
+        A header written twice is an error (a :class:`ValidationError` with
+        one problem per such header, naming its columns); ``"keep"`` keeps
+        both columns under the same label, for a validator that reports it
+        along with every other problem (:func:`validate_households` does).
 
     Returns
     -------
     DataFrame
-        One column per header, every cell a ``str`` (empty string when blank),
-        index 0..n-1 where row ``i`` is row ``i + 2`` of the file.
+        One column per header, headers as written (stripped; never renamed),
+        every cell a ``str`` (empty string when blank), index 0..n-1 in file
+        order. Blank lines (CSV) and blank rows (XLSX) are left out.
+        ``attrs["source_rows"]`` gives, for each row, its line in the CSV
+        file (where it starts, if a quoted cell spans lines) or its row in
+        the worksheet, counting blank lines: the row a person sees.
+        ``attrs["header_row"]`` is the header's; for XLSX ``attrs["sheet"]``
+        is the name of the sheet read.
 
     Raises
     ------
     InputError
         If the file is missing, empty, of an unknown format or encoding, or
-        not a well-formed table.
+        not a well-formed table; if ``sheet`` names no sheet (the message
+        lists them).
+    ValidationError
+        If a header is written twice and ``duplicate_headers="error"``.
+
+    Warns
+    -----
+    SheetWarning
+        When ``sheet`` is not given and sheets after the first hold data.
+
+    Notes
+    -----
+    A CSV file that is not UTF-8 is read as GB18030, the encoding of Chinese
+    Excel. When the result looks like another 8-bit encoding read wrongly (at
+    least a third of the non-ASCII characters are characters outside GB2312
+    standing next to a Latin letter, as ``Año`` read as GBK gives ``A駉``),
+    the file is refused with an :class:`InputError` that lists the encodings
+    tried and says how to save it as UTF-8. Text whose non-ASCII letters come
+    in pairs (Cyrillic or Greek) can read as common hanzi and pass; save such
+    files as UTF-8.
     """
     path = Path(path)
     name = str(path)
+    if duplicate_headers not in ("error", "keep"):
+        raise ValueError(
+            f"duplicate_headers must be 'error' or 'keep', got {duplicate_headers!r}"
+        )
     if not path.is_file():
         raise InputError(f"{name}: no such file")
     suffix = path.suffix.lower()
+    sheet_name = None
     if suffix in (".xlsx", ".xlsm"):
-        try:
-            df = pd.read_excel(path, dtype=str, keep_default_na=False, sheet_name=0)
-        except Exception as exc:  # openpyxl raises many types on bad files
-            raise InputError(f"{name}: not a readable XLSX file ({exc})") from None
+        df, header_row, rows, sheet_name = _read_xlsx(path, name, sheet)
     elif suffix == ".xls":
         raise InputError(
             f"{name}: the old Excel format (.xls) is not read; save it as .xlsx "
             "or as CSV UTF-8"
         )
     elif suffix in (".csv", ".txt", ".tsv", ""):
-        text = _decode(path.read_bytes(), name)
-        if not text.strip():
-            raise InputError(f"{name}: the file is empty")
-        first = text.split("\n", 1)[0]
-        sep = "\t" if suffix == ".tsv" or first.count("\t") > first.count(",") else ","
-        try:
-            with warnings.catch_warnings():
-                # a trailing comma on every row is common and harmless
-                warnings.simplefilter("ignore", pd.errors.ParserWarning)
-                df = pd.read_csv(
-                    io.StringIO(text),
-                    sep=sep,
-                    dtype=str,
-                    keep_default_na=False,
-                    index_col=False,  # a trailing comma must not shift the columns
-                )
-        except pd.errors.ParserError as exc:
-            raise InputError(f"{name}: not a well-formed table: {exc}") from None
+        if sheet is not None:
+            raise InputError(
+                f"{name}: a CSV file has no sheets; name a sheet only for XLSX"
+            )
+        df, header_row, rows = _read_csv(path, name, suffix)
     else:
         raise InputError(
             f"{name}: unknown file type {suffix!r}; give a .csv or .xlsx file"
         )
     df.columns = [str(c).strip() for c in df.columns]
-    return df.fillna("").astype(str)
+    df = df.fillna("").astype(str)
+    df.attrs["source_rows"] = rows
+    df.attrs["header_row"] = header_row
+    if sheet_name is not None:
+        df.attrs["sheet"] = sheet_name
+    if duplicate_headers == "error":
+        problems = _repeated_problems(df, name)
+        if problems:
+            raise ValidationError(problems)
+    return df
+
+
+def _source_rows(df: pd.DataFrame, row_offset) -> int | Sequence[int]:
+    """Rows of the file for ``df``'s rows: ``row_offset`` when given, else
+    those :func:`read_table` recorded, else the position plus 2."""
+    if row_offset is not None:
+        return row_offset
+    rows = df.attrs.get("source_rows")
+    if rows is None or len(rows) != len(df):
+        return 2
+    index = df.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return rows
+    positions = np.asarray(index)
+    if positions.dtype.kind == "i" and np.array_equal(
+        np.sort(positions), np.arange(len(df))
+    ):
+        return np.asarray(rows)[positions]  # reordered rows keep their own
+    return 2
 
 
 # checking values
 class _Checker:
-    """Collects the problems of one table while converting its columns."""
+    """Collects the problems of one table while converting its columns.
 
-    def __init__(self, df: pd.DataFrame, source: str, table: str, row_offset):
+    ``table`` is ``"households"``, ``"projects"`` (columns and aliases of
+    ``zfb/data/columns.csv``) or ``"matches"`` (:data:`_MATCH_SPECS`, by
+    canonical name only).
+    """
+
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        source: str,
+        table: str,
+        row_offset,
+        header_row: int | None = None,
+    ):
         self.source = source
         self.table = table
         self.row_offset = row_offset
+        self.header_row = header_row
         self.problems: list[Problem] = []
-        self.specs = column_specs(table)
+        self.specs = _MATCH_SPECS if table == "matches" else column_specs(table)
         self.headers: dict[str, str] = {}  # canonical name -> header in file
-        self.extras: list[str] = []
+        self.extras: list[tuple[str, int]] = []  # header, position
         self.raw = self._map_headers(df)
+
+    def _canonical(self, header: str) -> str | None:
+        if self.table == "matches":
+            key = _header_key(header)
+            return next((n for n in self.specs if _header_key(n) == key), None)
+        return canonical_header(header, self.table)
 
     def _map_headers(self, df: pd.DataFrame) -> pd.DataFrame:
         columns = {}
-        for header in df.columns:
-            name = canonical_header(header, self.table)
+        repeated = _repeated_headers(list(df.columns))
+        for header, positions in repeated.items():
+            self.problems.append(
+                Problem(
+                    self.source, self.header_row, header, "", _repeated_rule(positions)
+                )
+            )
+        for pos, header in enumerate(df.columns):
+            if header in repeated and pos != repeated[header][0]:
+                continue  # reported above; the first is checked
+            name = self._canonical(header)
             if name is None:
-                self.extras.append(header)
+                self.extras.append((header, pos))
                 continue
             if name in self.headers:
                 self.add(
@@ -207,9 +573,18 @@ class _Checker:
                 )
                 continue
             self.headers[name] = header
-            columns[name] = df[header]
+            columns[name] = df.iloc[:, pos]
         raw = pd.DataFrame(columns, index=df.index)
         return raw.apply(_clean_column) if len(raw.columns) else raw
+
+    def personal_extras(self, df: pd.DataFrame, advice: dict[str, str]) -> None:
+        """A problem for each column zfb does not know that holds what look
+        like national ID numbers or phone numbers (``advice`` by kind, ``id``
+        or ``phone``, says what to do), at the first such cell."""
+        for header, pos in self.extras:
+            for kind, i in _personal_cells(df.iloc[:, pos]):
+                what = _PERSONAL_WHAT[kind]
+                self.add(i, header, mask(df.iat[i, pos]), f"{what}; {advice[kind]}")
 
     def add(self, index, column: str | None, value: str, rule: str) -> None:
         row = None if index is None else self.row_of(int(index))
@@ -253,7 +628,12 @@ class _Checker:
         for i in col.index[col == ""]:
             self.add(i, self.header(name), "", "a value is required")
 
-    def unique(self, name: str, values: pd.Series | None = None) -> None:
+    def unique(
+        self,
+        name: str,
+        values: pd.Series | None = None,
+        rule: str = "must be unique",
+    ) -> None:
         col = self.raw[name] if values is None else values
         dup = col.duplicated(keep=False) & (col != "")
         if not dup.any():
@@ -267,7 +647,7 @@ class _Checker:
                     i,
                     self.header(name),
                     col[i],
-                    f"duplicate of row {self.row_of(j)}; must be unique",
+                    f"duplicate of row {self.row_of(j)}; {rule}",
                 )
 
     def number(self, name: str, integer: bool) -> pd.Series:
@@ -389,6 +769,36 @@ def _looks_like_id_number(value: str) -> bool:
     )
 
 
+#: A national ID number in a cell: 18 characters (17 digits, then a digit or
+#: X) or 15 digits, not part of a longer run of digits.
+_ID_RUN = re.compile(r"(?<!\d)(?:\d{17}[\dXx]|\d{15})(?![\dXx])")
+#: A phone number in a cell: a mobile number (11 digits, 1 then 3-9, maybe
+#: after +86) or a landline with its area code (0 and 2-3 digits, a hyphen,
+#: 7-8 digits).
+_PHONE_RUN = re.compile(r"(?<!\d)(?:(?:\+?86[- ]?)?1[3-9]\d{9}|0\d{2,3}-\d{7,8})(?!\d)")
+_PERSONAL_WHAT = {
+    "id": "holds what look like national ID numbers",
+    "phone": "holds what look like phone numbers",
+}
+
+
+def _personal_cells(col: pd.Series) -> list[tuple[str, int]]:
+    """Where a column holds personal numbers: ``("id", i)`` for the first
+    cell with a valid national ID number (:func:`check_id_number`) and
+    ``("phone", i)`` for the first with a phone number, when there are."""
+    text = col.astype("str")
+    found = []
+    for kind, pattern in (("id", _ID_RUN), ("phone", _PHONE_RUN)):
+        hits = text.str.contains(pattern.pattern, regex=True)
+        for i in text.index[hits]:
+            if kind == "phone" or any(
+                check_id_number(m) is None for m in pattern.findall(text[i])
+            ):
+                found.append((kind, i))
+                break
+    return found
+
+
 def _clean_cell(value: str) -> str:
     text = unicodedata.normalize("NFKC", value) if not value.isascii() else value
     return text.strip()
@@ -434,9 +844,9 @@ def _finish(checker: _Checker, out: dict[str, pd.Series], df: pd.DataFrame):
         checker.problems.sort(key=lambda p: (p.row or 0, p.column or ""))
         raise ValidationError(checker.problems)
     table = pd.DataFrame(out, index=df.index)
-    for header in checker.extras:
+    for header, pos in checker.extras:
         if header not in table.columns:
-            table[header] = df[header].values
+            table[header] = df.iloc[:, pos].values
     return table.reset_index(drop=True)
 
 
@@ -468,7 +878,7 @@ def validate_households(
     taxonomy: Taxonomy | None = None,
     secret: str | bytes | None = None,
     townships: Iterable[str] | None = None,
-    row_offset: int | Sequence[int] = 2,
+    row_offset: int | Sequence[int] | None = None,
     keep_personal: bool = False,
 ) -> pd.DataFrame:
     """Check a households table and return it in canonical form.
@@ -487,10 +897,12 @@ def validate_households(
         configuration file. Only needed when the table has ID numbers.
     townships : iterable of str, optional
         When given, every township must be one of these.
-    row_offset : int or sequence of int, default 2
+    row_offset : int or sequence of int, optional
         Added to the 0-based position to give the row a person sees (the
-        header is row 1); or, for a table made by a survey mapping, the row
-        of the survey file each row came from.
+        header is row 1); or, for each row, the row of the file it came from
+        (a survey mapping's ``attrs["source_rows"]``). Default: the rows
+        :func:`read_table` recorded in ``df.attrs["source_rows"]`` (which
+        count blank lines), else the position plus 2.
     keep_personal : bool, default False
         Keep the ``name`` and ``phone`` columns, for a store that shows them
         to the cadres of the household's village. The national ID number is
@@ -501,8 +913,10 @@ def validate_households(
     DataFrame
         The canonical households table of ``docs/data-model.md``: one row per
         household in file order, RangeIndex; ``causes`` as codes joined by
-        ``;`` (main cause first); no ``name``, ``phone`` or ``id_number``.
-        Columns not in the specification are kept at the end, as they were.
+        ``;`` (main cause first); at most one ``need_kind``; no ``name``,
+        ``phone`` or ``id_number``. Columns not in the specification are kept
+        at the end, as they were, unless they hold what look like national
+        ID numbers or phone numbers, which is a problem.
 
     Raises
     ------
@@ -512,9 +926,20 @@ def validate_households(
         If the table has ID numbers and no pseudonym key is set.
     """
     tax = taxonomy or load_taxonomy()
+    rows = _source_rows(df, row_offset)
+    header_row = df.attrs.get("header_row")
     df = df.reset_index(drop=True).fillna("").astype(str)
-    chk = _Checker(df, source, "households", row_offset)
+    chk = _Checker(df, source, "households", rows, header_row)
     raw = chk.raw
+    chk.personal_extras(
+        df,
+        {
+            "id": "name the column id_number (身份证号) so that it is turned "
+            "into a pseudonym, or remove it",
+            "phone": "name the column phone (联系电话) so that it is kept as "
+            "personal data, or remove it",
+        },
+    )
     out: dict[str, pd.Series] = {}
 
     # identity: household_id or a pseudonym of id_number
@@ -609,7 +1034,7 @@ def validate_households(
                 out[name] = chk.raw[name].replace("", pd.NA).astype("str")
             continue
         if spec.kind == "need_kind":
-            out[name] = chk.codes(
+            kinds = chk.codes(
                 name,
                 tax.resolve_need_kind,
                 lambda part, exc: (
@@ -620,7 +1045,18 @@ def validate_households(
                         else ""
                     )
                 ),
-            ).replace("", pd.NA)
+            )
+            for i in kinds.index[kinds.str.contains(";", regex=False)]:
+                codes = kinds[i].split(";")
+                chk.add(
+                    i,
+                    chk.header(name),
+                    chk.raw.at[i, name],
+                    f"names {len(codes)} need kinds ({', '.join(codes)}); a "
+                    "household has one need kind, with one need_amount: keep "
+                    "the main one (the others may go in notes)",
+                )
+            out[name] = kinds.replace("", pd.NA)
         elif spec.kind == "status":
             out[name] = chk.choice(
                 name,
@@ -641,12 +1077,6 @@ def validate_households(
         logger.info("%s: personal columns dropped at read time: %s", source, dropped)
     order = [n for n in specs if n in out]
     table = _finish(chk, {n: out[n] for n in order}, df)
-    if "need_kind" in table.columns:
-        many = table["need_kind"].str.contains(";", na=False)
-        if many.any():
-            table.loc[many, "need_kind"] = (
-                table.loc[many, "need_kind"].str.split(";").str[0]
-            )
     for name in ("size",):
         table[name] = table[name].astype("int64")
     return table
@@ -658,7 +1088,7 @@ def validate_projects(
     source: str = "<DataFrame>",
     taxonomy: Taxonomy | None = None,
     townships: Iterable[str] | None = None,
-    row_offset: int | Sequence[int] = 2,
+    row_offset: int | Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Check a projects table and return it in canonical form.
 
@@ -672,7 +1102,7 @@ def validate_projects(
         Defaults to :func:`zfb.load_taxonomy`.
     townships : iterable of str, optional
         When given, every township a project names must be one of these.
-    row_offset : int, default 2
+    row_offset : int or sequence of int, optional
         See :func:`validate_households`.
 
     Returns
@@ -681,7 +1111,10 @@ def validate_projects(
         The canonical projects table of ``docs/data-model.md``: ``tags`` as
         cause and need-kind codes joined by ``;``, ``townships`` as names
         joined by ``;`` or ``*``, ``modes`` as a subset of ``single``,
-        ``crowdfunding``, ``bundle``, ``custom`` joined by ``;``.
+        ``crowdfunding``, ``bundle``, ``custom`` joined by ``;``; an
+        ``end_date`` never before its ``start_date``. Other columns are kept
+        at the end, unless they hold what look like national ID numbers or
+        phone numbers, which is a problem.
 
     Raises
     ------
@@ -689,8 +1122,17 @@ def validate_projects(
         With every problem found.
     """
     tax = taxonomy or load_taxonomy()
+    rows = _source_rows(df, row_offset)
+    header_row = df.attrs.get("header_row")
     df = df.reset_index(drop=True).fillna("").astype(str)
-    chk = _Checker(df, source, "projects", row_offset)
+    chk = _Checker(df, source, "projects", rows, header_row)
+    chk.personal_extras(
+        df,
+        {
+            "id": "a projects file holds no personal data: remove the column",
+            "phone": "a projects file holds no personal data: remove the column",
+        },
+    )
     out: dict[str, pd.Series] = {}
     chk.require("project_id", "funder", "tags", "budget", "capacity")
     for name in ("project_id", "funder", "tags", "budget", "capacity"):
@@ -734,6 +1176,8 @@ def validate_projects(
             out[name] = _modes(chk, name)
         else:
             _convert_common(chk, out, name, spec)
+    if "start_date" in out and "end_date" in out:
+        _date_order(chk, out["start_date"], out["end_date"])
     if "townships" not in out:
         out["townships"] = pd.Series("*", index=df.index, dtype="str")
     if "modes" not in out:
@@ -744,6 +1188,19 @@ def validate_projects(
     table = _finish(chk, {n: out[n] for n in order}, df)
     table["capacity"] = table["capacity"].astype("int64")
     return table
+
+
+def _date_order(chk: _Checker, start: pd.Series, end: pd.Series) -> None:
+    """A project ends on or after the day it starts."""
+    for i in end.index[end < start]:  # NaT compares False: a missing date passes
+        chk.add(
+            i,
+            chk.header("end_date"),
+            chk.raw.at[i, "end_date"],
+            f"is before the start date {chk.raw.at[i, 'start_date']!r} (column "
+            f"{chk.header('start_date')!r}); a project ends on or after the day "
+            "it starts",
+        )
 
 
 def _townships(chk: _Checker, name: str, known: set[str] | None) -> pd.Series:
@@ -792,6 +1249,7 @@ def read_households(
     townships: Iterable[str] | None = None,
     mapping: str | PathLike | None = None,
     keep_personal: bool = False,
+    sheet: str | int | None = None,
 ) -> pd.DataFrame:
     """Read a households file (CSV or XLSX) into the canonical table.
 
@@ -805,11 +1263,15 @@ def read_households(
         Name of a shipped survey mapping (``"costa_rica"``, ``"kiva_loans"``) or
         path of a mapping file: the file is a survey table whose columns are
         turned into households by the mapping's rules (``docs/surveys.md``).
+    sheet : str or int, optional
+        The sheet of an XLSX workbook, by name or 0-based position; see
+        :func:`read_table`.
 
     Returns
     -------
     DataFrame
-        See :func:`validate_households`.
+        See :func:`validate_households`. Problems name the rows of the file
+        as a person sees them, blank lines counted.
 
     Raises
     ------
@@ -817,15 +1279,21 @@ def read_households(
         If the file cannot be read.
     ValidationError
         With every problem found in it.
+
+    Warns
+    -----
+    SheetWarning
+        When ``sheet`` is not given and sheets after the first hold data.
     """
-    raw, rows = _mapped(path, mapping, "households")
-    return validate_households(
+    raw = read_table(path, sheet=sheet, duplicate_headers="keep")
+    return validate_table(
         raw,
+        "households",
         source=str(path),
+        mapping=mapping,
         taxonomy=taxonomy,
         secret=secret,
         townships=townships,
-        row_offset=rows,
         keep_personal=keep_personal,
     )
 
@@ -836,37 +1304,209 @@ def read_projects(
     taxonomy: Taxonomy | None = None,
     townships: Iterable[str] | None = None,
     mapping: str | PathLike | None = None,
+    sheet: str | int | None = None,
 ) -> pd.DataFrame:
     """Read a projects file (CSV or XLSX) into the canonical table.
 
     ``mapping`` names a shipped mapping or a mapping file that turns another
-    table (for example Kiva's loan themes) into projects, as in
-    :func:`read_households`. See :func:`validate_projects` for the result and
-    the errors raised.
+    table (for example Kiva's loan themes) into projects, and ``sheet`` the
+    sheet of a workbook, as in :func:`read_households`. See
+    :func:`validate_projects` for the result and the errors raised.
     """
-    raw, rows = _mapped(path, mapping, "projects")
-    return validate_projects(
-        raw, source=str(path), taxonomy=taxonomy, townships=townships, row_offset=rows
+    raw = read_table(path, sheet=sheet, duplicate_headers="keep")
+    return validate_table(
+        raw,
+        "projects",
+        source=str(path),
+        mapping=mapping,
+        taxonomy=taxonomy,
+        townships=townships,
     )
 
 
-def _mapped(path, mapping, table: str):
-    """Read ``path``, through a survey mapping when one is given."""
-    raw = read_table(path)
-    if mapping is None:
-        return raw, 2
-    from .errors import ConfigError
-    from .survey import apply_mapping, load_mapping
+def validate_table(
+    raw: pd.DataFrame,
+    kind: Literal["households", "projects"],
+    *,
+    source: str = "<DataFrame>",
+    mapping: str | PathLike | None = None,
+    taxonomy: Taxonomy | None = None,
+    secret: str | bytes | None = None,
+    townships: Iterable[str] | None = None,
+    keep_personal: bool = False,
+) -> pd.DataFrame:
+    """Check a table read by :func:`read_table`, through a survey mapping
+    when one is given: the one path of :func:`read_households`,
+    :func:`read_projects`, ``zfb validate`` and ``zfb import``.
 
-    spec = load_mapping(mapping)
-    if spec.table != table:
-        raise ConfigError(
-            f"mapping {spec.name!r} makes {spec.table}, not {table}: give it "
-            f"for the {spec.table} file instead"
+    Parameters
+    ----------
+    raw : DataFrame
+        As :func:`read_table` returns it (``duplicate_headers="keep"``, so
+        that a repeated header is reported with the other problems); the
+        rows of problems come from its ``attrs["source_rows"]``.
+    kind : {"households", "projects"}
+    source : str, default "<DataFrame>"
+        Name of the file, used in problem reports.
+    mapping : str or path-like, optional
+        A survey mapping (see :func:`read_households`); it must make ``kind``.
+    taxonomy, secret, townships, keep_personal
+        See :func:`validate_households` (``secret`` and ``keep_personal``
+        are for households only).
+
+    Returns
+    -------
+    DataFrame
+        The canonical table of ``kind``.
+
+    Raises
+    ------
+    ConfigError
+        If ``mapping`` makes the other kind of table.
+    ValidationError
+        With every problem found.
+    """
+    if kind not in ("households", "projects"):
+        raise ValueError(f"kind must be 'households' or 'projects', got {kind!r}")
+    rows = None
+    if mapping is not None:
+        from .errors import ConfigError
+        from .survey import apply_mapping, load_mapping
+
+        spec = load_mapping(mapping)
+        if spec.table != kind:
+            raise ConfigError(
+                f"mapping {spec.name!r} makes {spec.table}, not {kind}: give it "
+                f"for the {spec.table} file instead"
+            )
+        problems = _repeated_problems(raw, source)  # a mapping reads by name
+        if problems:
+            raise ValidationError(problems)
+        raw = apply_mapping(raw, spec, source=source)
+        rows = [int(r) for r in raw.attrs["source_rows"]]
+    if kind == "households":
+        return validate_households(
+            raw,
+            source=source,
+            taxonomy=taxonomy,
+            secret=secret,
+            townships=townships,
+            row_offset=rows,
+            keep_personal=keep_personal,
         )
-    out = apply_mapping(raw, spec, source=str(path))
-    rows = out.attrs.get("source_rows")
-    return out, (2 if rows is None else [int(r) for r in rows])
+    return validate_projects(
+        raw, source=source, taxonomy=taxonomy, townships=townships, row_offset=rows
+    )
+
+
+#: Columns of a matches file (``matches.csv`` of ``zfb match``) that are
+#: checked; the others (explanation, relevance, priority, ...) are kept.
+_MATCH_SPECS = {
+    spec.name: spec
+    for spec in (
+        ColumnSpec("matches", "household_id", "id", True, (), "the household"),
+        ColumnSpec("matches", "project_id", "id", True, (), "the project"),
+        ColumnSpec("matches", "amount", "float", True, (), "CNY, 0 or more"),
+        ColumnSpec("matches", "score", "float", True, (), "a finite number"),
+        ColumnSpec("matches", "share", "float", False, (), "crowdfunding, 0-1"),
+    )
+}
+_SPLIT_MODES = ("crowdfunding",)
+_WHOLE_MODES = ("single", "bundle", "custom")
+
+
+def validate_matches(
+    df: pd.DataFrame,
+    *,
+    source: str = "<DataFrame>",
+    households: pd.DataFrame | None = None,
+    projects: pd.DataFrame | None = None,
+    mode: str | None = None,
+    row_offset: int | Sequence[int] | None = None,
+) -> pd.DataFrame:
+    """Check a matches table, such as the ``matches.csv`` of ``zfb match``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Raw table (cells as text, as from :func:`read_table`).
+    source : str, default "<DataFrame>"
+        Name of the file, used in problem reports.
+    households, projects : DataFrame, optional
+        Canonical tables; when given, every ``household_id`` (``project_id``)
+        of the matches must be one of theirs.
+    mode : {"single", "bundle", "custom", "crowdfunding"}, optional
+        The mode that made the matches. In crowdfunding a household may be
+        matched to several projects (each pair once); in the other modes a
+        household is in one row at most. Default: crowdfunding when the
+        table has a ``share`` column (as crowdfunding's ``matches.csv``
+        has), else one row per household.
+    row_offset : int or sequence of int, optional
+        See :func:`validate_households`.
+
+    Returns
+    -------
+    DataFrame
+        ``household_id`` and ``project_id`` (str), ``amount`` (float64, CNY,
+        0 or more), ``score`` (float64, finite), ``share`` (float64, more
+        than 0 and at most 1) when present; other columns kept as text after
+        these. One row per match in file order, RangeIndex.
+
+    Raises
+    ------
+    ValidationError
+        With every problem found.
+    """
+    if mode is not None and mode not in _SPLIT_MODES + _WHOLE_MODES:
+        raise ValueError(
+            f"mode must be one of {_WHOLE_MODES + _SPLIT_MODES}, got {mode!r}"
+        )
+    rows = _source_rows(df, row_offset)
+    header_row = df.attrs.get("header_row")
+    df = df.reset_index(drop=True).fillna("").astype(str)
+    chk = _Checker(df, source, "matches", rows, header_row)
+    required = [n for n, spec in _MATCH_SPECS.items() if spec.required]
+    chk.require(*required)
+    for name in required:
+        chk.not_empty(name)
+    out: dict[str, pd.Series] = {}
+    for name in ("household_id", "project_id"):
+        if chk.present(name):
+            chk.length(name, NAME_MAX)
+            out[name] = chk.raw[name].astype("str")
+    for name in ("amount", "score", "share"):
+        if chk.present(name):
+            out[name] = chk.number(name, integer=False)
+
+    # households and projects the tables hold
+    for name, table, word in (
+        ("household_id", households, "households"),
+        ("project_id", projects, "projects"),
+    ):
+        if table is None or not chk.present(name):
+            continue
+        col = chk.raw[name]
+        known = set(table[name].astype(str))
+        for i in col.index[(col != "") & ~col.isin(known)]:
+            chk.add(i, chk.header(name), col[i], f"not in the {word} table")
+
+    # one row per household, or per household and project
+    split = mode in _SPLIT_MODES if mode is not None else chk.present("share")
+    if chk.present("household_id") and not split:
+        chk.unique(
+            "household_id",
+            rule="a household has one match in modes single, bundle and custom "
+            "(only crowdfunding's matches, with a share column, may repeat it)",
+        )
+    elif chk.present("household_id") and chk.present("project_id"):
+        pairs = chk.raw["household_id"] + "\x1f" + chk.raw["project_id"]
+        chk.unique(
+            "household_id",
+            pairs.where(chk.raw["household_id"] != "", ""),
+            rule="the household is matched to the same project twice",
+        )
+    order = [n for n in _MATCH_SPECS if n in out]
+    return _finish(chk, {n: out[n] for n in order}, df)
 
 
 #: First characters that make a spreadsheet read a cell as a formula.

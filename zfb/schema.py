@@ -97,7 +97,11 @@ def columns_markdown() -> str:
         "Generated from `zfb/data/columns.csv` by `zfb.schema.columns_markdown()`.",
         "Headers are matched after NFKC normalisation, ignoring case, spaces and",
         "underscores; any header listed under *also accepted* works as well as the",
-        "canonical name. Columns not listed are kept as they are.",
+        "canonical name. A header written twice in one file is a problem. Columns",
+        "not listed are kept as they are, unless they hold what look like national",
+        "ID numbers or phone numbers: that is a problem too, so that such numbers",
+        "cannot pass under another header (in a households file, name the column",
+        "`id_number` or `phone`; else remove it).",
         "",
     ]
     for table in TABLES:

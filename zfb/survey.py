@@ -835,9 +835,13 @@ class _Table:
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, source: str) -> _Table:
+        # the rows read_table recorded count blank lines; else header + 1
+        rows = frame.attrs.get("source_rows")
+        if rows is None or len(rows) != len(frame):
+            rows = np.arange(len(frame)) + 2
         frame = frame.reset_index(drop=True)
         frame.columns = [str(c).strip() for c in frame.columns]
-        return cls(frame, np.arange(len(frame)) + 2, source, [])
+        return cls(frame, np.asarray(rows, dtype=np.int64), source, [])
 
     def has(self, name: str) -> bool:
         return name in self.assigned or name in self.frame.columns
@@ -1948,7 +1952,8 @@ def apply_mapping(
     ----------
     raw : DataFrame
         The survey, one row per record (individual, loan, project...), cells
-        as text (as from :func:`zfb.io.read_table`) or numbers.
+        as text (as from :func:`zfb.io.read_table`, whose
+        ``attrs["source_rows"]`` give the rows problems name) or numbers.
     mapping : Mapping, str or path-like
         A :class:`Mapping`, or what :func:`load_mapping` accepts.
     source : str, default "<DataFrame>"

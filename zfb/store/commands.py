@@ -15,6 +15,7 @@ import warnings
 
 import pandas as pd
 
+from ..arguments import add_county_options, add_sheet_option, taxonomy_of, townships_of
 from .engine import ENV_URL, open_store
 from .export import PersonalDataWarning, export_table
 from .imports import KINDS, import_file
@@ -98,22 +99,6 @@ def save_match_result(
         return save_matches(store, matches, actor=actor or default_actor())
 
 
-def _taxonomy(args):
-    from ..taxonomy import load_taxonomy
-
-    return load_taxonomy(args.causes or None)
-
-
-def _townships(args):
-    if not args.townships:
-        return None
-    from ..io import read_table
-
-    table = read_table(args.townships)
-    col = "name" if "name" in table.columns else table.columns[0]
-    return [t for t in table[col] if t]
-
-
 def cmd_import(args: argparse.Namespace) -> int:
     """``zfb import FILE``: import one file into the store."""
     with open_store(args.db) as store:
@@ -122,8 +107,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             args.file,
             args.kind,
             actor=args.actor or default_actor(),
-            taxonomy=_taxonomy(args),
-            townships=_townships(args),
+            taxonomy=taxonomy_of(args),
+            townships=townships_of(args),
+            mapping=args.mapping,
+            sheet=args.sheet,
         )
         print(summary)
         print(f"store: {store.url}")
@@ -195,19 +182,18 @@ def add_commands(subparsers) -> None:
     p.add_argument(
         "--kind",
         choices=KINDS,
-        help="what the file holds (default: guessed from its headers)",
+        help="what the file holds (default: the table its --mapping makes, else "
+        "guessed from its headers)",
     )
     p.add_argument(
-        "--causes",
-        action="append",
-        metavar="FILE",
-        help="a county's extra causes or need kinds (CSV; may be repeated)",
+        "--mapping",
+        metavar="NAME_OR_FILE",
+        help="survey mapping that turns the file into households or projects "
+        "(costa_rica, kiva_loans, kiva_themes, or a .toml file; see "
+        "docs/surveys.md); it decides the kind",
     )
-    p.add_argument(
-        "--townships",
-        metavar="FILE",
-        help="CSV whose 'name' column lists the county's townships",
-    )
+    add_sheet_option(p, "the file")
+    add_county_options(p)
     _store_args(p)
     p.set_defaults(func=cmd_import)
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
-import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -23,8 +22,8 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from ..errors import Problem, ValidationError
-from ..pseudonym import check_id_number, mask
+from ..errors import ConfigError, Problem, ValidationError
+from ..pseudonym import mask
 from ..taxonomy import Taxonomy, load_taxonomy, normalize_label
 from . import audit
 from .engine import Store
@@ -78,8 +77,6 @@ _PLEDGE_STATUS = {
     "canceled": "cancelled",
     "已取消": "cancelled",
 }
-_PHONE = re.compile(r"^(\+?86[- ]?)?1[3-9]\d{9}$")
-_ID_LIKE = re.compile(r"^\d{17}[\dXx]$|^\d{15}$")
 
 
 @dataclass(frozen=True)
@@ -141,32 +138,26 @@ def guess_kind(headers: Iterable[str]) -> str:
 
 
 def _personal_extras(table: pd.DataFrame, known: set[str], source: str) -> None:
-    """Refuse extra columns that hold ID numbers or phone numbers."""
+    """Refuse extra columns that hold ID numbers or phone numbers (the rule of
+    :func:`zfb.io.validate_households`, for tables given as DataFrames)."""
+    from ..io import _PERSONAL_WHAT, _personal_cells
+
     problems = []
     for col in table.columns:
         if col in known:
             continue
         values = table[col].astype("string").fillna("").str.strip()
-        for i, value in values.items():
-            if not value:
-                continue
-            if _ID_LIKE.match(value) and check_id_number(value) is None:
-                what = "a national ID number"
-            elif _PHONE.match(value.replace(" ", "")):
-                what = "a phone number"
-            else:
-                continue
+        for kind, i in _personal_cells(values):
             problems.append(
                 Problem(
                     source,
                     int(i) + 2,
                     col,
-                    mask(value),
-                    f"looks like {what} in a column zfb does not know; name the "
-                    "column id_number (身份证号) or phone (联系电话), or remove it",
+                    mask(values[i]),
+                    f"{_PERSONAL_WHAT[kind]}, and zfb does not know the column; "
+                    "name it id_number (身份证号) or phone (联系电话), or remove it",
                 )
             )
-            break  # one problem per column is enough to act on
     if problems:
         raise ValidationError(problems)
 
@@ -267,7 +258,10 @@ def import_projects(
 
 
 def validate_pledges(
-    df: pd.DataFrame, *, source: str = "<DataFrame>", row_offset: int = 2
+    df: pd.DataFrame,
+    *,
+    source: str = "<DataFrame>",
+    row_offset: int | Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Check a pledges table and return it in canonical form.
 
@@ -279,6 +273,12 @@ def validate_pledges(
         (项目编号), ``amount`` (认捐金额, CNY, more than 0), optionally
         ``pledged_on`` (认捐日期, YYYY-MM-DD) and ``status`` (pledged 已认捐,
         paid 已到账, cancelled 已取消; default pledged).
+    source : str, default "<DataFrame>"
+        Name of the file, used in problem reports.
+    row_offset : int or sequence of int, optional
+        As in :func:`zfb.io.validate_households`: by default the rows
+        :func:`zfb.io.read_table` recorded (blank lines counted), else the
+        position plus 2.
 
     Returns
     -------
@@ -286,12 +286,16 @@ def validate_pledges(
         One row per pledge, columns ``pledge_id``, ``funder``,
         ``household_id``, ``project_id`` (str or NA), ``amount`` (float64),
         ``pledged_on`` (datetime64 or NaT), ``status`` (str).
+        ``attrs["source_rows"]`` holds the row of the file of each pledge.
 
     Raises
     ------
     ValidationError
         With every problem found.
     """
+    from ..io import _source_rows
+
+    rows = _source_rows(df, row_offset)
     problems: list[Problem] = []
     lookup = {
         normalize_label(a).replace("_", " "): name
@@ -327,9 +331,12 @@ def validate_pledges(
         if n not in raw.columns:
             raw[n] = ""
 
+    def row_of(i: int) -> int:
+        return i + rows if isinstance(rows, int) else int(rows[i])
+
     def add(i, name, value, rule):
         problems.append(
-            Problem(source, i + row_offset, columns.get(name, name), value, rule)
+            Problem(source, row_of(i), columns.get(name, name), value, rule)
         )
 
     for i, row in raw.iterrows():
@@ -369,7 +376,7 @@ def validate_pledges(
     amounts = pd.to_numeric(
         raw["amount"].str.removesuffix("元").str.replace(",", ""), errors="coerce"
     )
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "pledge_id": raw["pledge_id"],
             "funder": raw["funder"],
@@ -388,6 +395,8 @@ def validate_pledges(
             .astype(str),
         }
     )
+    table.attrs["source_rows"] = [row_of(i) for i in range(len(table))]
+    return table
 
 
 _PLEDGE_FIELDS = (
@@ -418,6 +427,9 @@ def import_pledges(
         If another writer changed one of the pledges meanwhile.
     """
     at = audit.now()
+    file_rows = table.attrs.get("source_rows")
+    if file_rows is None or len(file_rows) != len(table):
+        file_rows = range(2, len(table) + 2)
     rows = table.reset_index(drop=True)
     new = {
         str(r["pledge_id"]): {f: py(r[f]) for f in _PLEDGE_FIELDS}
@@ -441,7 +453,7 @@ def import_pledges(
                     problems.append(
                         Problem(
                             source,
-                            i + 2,
+                            int(file_rows[i]),
                             name,
                             r[name],
                             f"no such {name[:-3]} in the store",
@@ -507,6 +519,8 @@ def import_file(
     taxonomy: Taxonomy | None = None,
     secret: str | bytes | None = None,
     townships: Iterable[str] | None = None,
+    mapping: str | PathLike | None = None,
+    sheet: str | int | None = None,
 ) -> ImportSummary:
     """Read, check and import one file, all or nothing.
 
@@ -516,13 +530,19 @@ def import_file(
     path : str or path-like
         A CSV or XLSX file (see :func:`zfb.io.read_table`).
     kind : {"households", "projects", "pledges"}, optional
-        Default: guessed from the headers (:func:`guess_kind`).
+        Default: the table ``mapping`` makes, else guessed from the headers
+        (:func:`guess_kind`).
     actor : str
         Who imports (recorded in the audit log).
     taxonomy, secret, townships
         See :func:`zfb.io.validate_households`. Households keep their
         heads' names and phone numbers (shown to their village's cadres
         only); national ID numbers become pseudonyms and are never stored.
+    mapping : str or path-like, optional
+        A survey mapping that turns the file into households or projects
+        (see :func:`zfb.io.read_households`).
+    sheet : str or int, optional
+        The sheet of an XLSX workbook (see :func:`zfb.io.read_table`).
 
     Returns
     -------
@@ -538,29 +558,46 @@ def import_file(
         With every problem found; nothing is written.
     ConflictError
         If another writer changed a record meanwhile; nothing is written.
+
+    Notes
+    -----
+    The file is read once and checked by :func:`zfb.io.validate_table`,
+    the path of :func:`zfb.io.read_households` and
+    :func:`zfb.io.read_projects` (with ``keep_personal=True``).
     """
-    from ..io import read_table, validate_households, validate_projects
+    from ..io import _repeated_problems, read_table, validate_table
 
     path = Path(path)
-    raw = read_table(path)
+    raw = read_table(path, sheet=sheet, duplicate_headers="keep")
+    if kind is None and mapping is not None:
+        from ..survey import load_mapping
+
+        kind = load_mapping(mapping).table
     kind = kind or guess_kind(raw.columns)
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     source = path.name
     tax = taxonomy or load_taxonomy()
-    if kind == "households":
-        table = validate_households(
-            raw,
-            source=source,
-            taxonomy=tax,
-            secret=secret,
-            townships=townships,
-            keep_personal=True,
-        )
-        return import_households(store, table, actor=actor, source=source, taxonomy=tax)
-    if kind == "projects":
-        table = validate_projects(raw, source=source, taxonomy=tax, townships=townships)
-        return import_projects(store, table, actor=actor, source=source)
-    return import_pledges(
-        store, validate_pledges(raw, source=source), actor=actor, source=source
+    if kind == "pledges":
+        if mapping is not None:
+            raise ConfigError(
+                "a survey mapping makes households or projects, not pledges"
+            )
+        problems = _repeated_problems(raw, source)
+        if problems:
+            raise ValidationError(problems)
+        table = validate_pledges(raw, source=source)
+        return import_pledges(store, table, actor=actor, source=source)
+    table = validate_table(
+        raw,
+        kind,
+        source=source,
+        mapping=mapping,
+        taxonomy=tax,
+        secret=secret,
+        townships=townships,
+        keep_personal=True,
     )
+    if kind == "households":
+        return import_households(store, table, actor=actor, source=source, taxonomy=tax)
+    return import_projects(store, table, actor=actor, source=source)
