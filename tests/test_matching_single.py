@@ -376,3 +376,29 @@ def test_empty_tables(solver, empty):
     assert len(result.unmatched) == len(households)
     assert len(result.projects) == len(projects)
     assert result.total_score == 0.0
+
+
+def test_excluded_pairs_are_never_proposed():
+    households, projects = instance(4, 60, 6, binding=False)
+    first = match_single(households, projects)
+    assert len(first.matches) > 3
+    declined = set(
+        first.matches[["household_id", "project_id"]].head(3).itertuples(index=False)
+    )
+    again = match_single(households, projects, exclude=declined)
+    pairs = set(again.matches[["household_id", "project_id"]].itertuples(index=False))
+    assert not pairs & declined
+    edges = set(again.edges[["household_id", "project_id"]].itertuples(index=False))
+    assert not edges & declined
+    assert len(again.edges) == len(first.edges) - 3
+    assert again.total_score <= first.total_score + 1e-9
+    check_feasible(again, households, projects)
+
+
+def test_a_project_with_no_money_left_takes_nobody():
+    # a budget of 0 (all of it held elsewhere) is a row of right-hand side 0
+    households, projects = instance(6, 40, 4, binding=True)
+    projects = projects.assign(budget=[0.0, *projects["budget"].iloc[1:]])
+    result = match_single(households, projects, solver="mip")
+    check_feasible(result, households, projects)
+    assert projects["project_id"].iloc[0] not in set(result.matches["project_id"])

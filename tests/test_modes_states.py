@@ -146,3 +146,27 @@ def test_a_withdrawn_match_cannot_reopen_a_pair_under_way():
 def test_final_states_are_those_without_a_way_out():
     assert set(FINAL_STATES) == {"delivered", "declined", "expired"}
     assert "withdrawn" not in FINAL_STATES and "withdrawn" not in HELD_STATES
+
+
+def test_room_and_open_tables_count_what_is_held():
+    book, (m1, m2) = _book()
+    book.accept(m1, actor="cadre", at=T0)  # H1 holds 100 CNY of P1
+    book.decline(m2, actor="funder", at=T0)  # declined: holds nothing
+    projects = pd.DataFrame(
+        {"project_id": ["P1", "P2"], "capacity": [3, 1], "budget": [1000.0, 50.0]}
+    )
+    room = book.room(projects)
+    assert room.index.tolist() == ["P1", "P2"]
+    assert room["held"].tolist() == [1, 0]
+    assert room["capacity_left"].tolist() == [2, 1]
+    assert room["budget_left"].tolist() == [900.0, 50.0]
+    households = pd.DataFrame({"household_id": ["H1", "H2", "H3"]})
+    left, open_projects = book.open_tables(households, projects)
+    assert left["household_id"].tolist() == ["H2", "H3"]
+    assert open_projects["capacity"].tolist() == [2, 1]
+    assert open_projects["budget"].tolist() == [900.0, 50.0]
+    assert book.declined_pairs() == {("H2", "P1")}
+    # more held than the project has: nothing left, never below 0
+    small = projects.assign(capacity=[0, 1], budget=[10.0, 50.0])
+    assert book.room(small)["capacity_left"].tolist() == [0, 1]
+    assert book.room(small)["budget_left"].tolist() == [0.0, 50.0]

@@ -41,6 +41,16 @@ def run(argv: list[str]) -> tuple[int, str]:
     return code, out.getvalue()
 
 
+def _zfb(argv: list[str]) -> tuple[int, str]:
+    """Run any ``zfb`` command in this process; its status and output."""
+    from zfb.cli import main
+
+    out = io.StringIO()
+    with redirect_stdout(out), redirect_stderr(out):
+        code = main(argv)
+    return code, out.getvalue()
+
+
 @pytest.fixture
 def county(tmp_path):
     return write_county(tmp_path / "county", 300, seed=51, n_projects=15)
@@ -242,3 +252,43 @@ def test_import_reads_the_sheet_it_is_given(store_url, tmp_path, county):
     assert "300 households inserted" in text
     code, text = run(["import", str(book), "--sheet", "9", "--db", store_url])
     assert code == 2 and "'项目', '贫困户'" in text
+
+
+def test_a_match_run_keeps_what_the_store_holds(store_url, county, tmp_path):
+    # an accepted match keeps its household and its project's room; a declined
+    # pair is not proposed again
+    for path in county:
+        assert run(["import", str(path), "--db", store_url])[0] == 0
+    out = tmp_path / "first"
+    code, text = _zfb(["match", "--db", store_url, "--out", str(out), "-q"])
+    assert code == 0, text
+    with open_store(store_url) as s:
+        stored = view(s, "matches", Role.administrator())
+        accepted, declined = stored.iloc[0], stored.iloc[1]
+        set_match_status(
+            s, int(accepted["match_id"]), "accepted", version=1, actor="cadre"
+        )
+        set_match_status(
+            s, int(declined["match_id"]), "declined", version=1, actor="funder"
+        )
+    again = tmp_path / "again"
+    code, text = _zfb(["match", "--db", store_url, "--out", str(again), "-q"])
+    assert code == 0, text
+    assert "1 households hold an accepted, funded or delivered match" in text
+    assert "1 declined pairs are not proposed again" in text
+    matches = pd.read_csv(again / "matches.csv", dtype=str)
+    assert accepted["household_id"] not in set(matches["household_id"])
+    pairs = set(zip(matches["household_id"], matches["project_id"], strict=True))
+    assert (declined["household_id"], declined["project_id"]) not in pairs
+    use = pd.read_csv(again / "projects.csv", dtype={"project_id": str})
+    use = use.set_index("project_id").loc[accepted["project_id"]]
+    projects = load_projects(store_url).set_index("project_id")
+    capacity = projects.loc[accepted["project_id"], "capacity"]
+    assert use["capacity"] == capacity - 1
+    assert use["budget"] == pytest.approx(
+        projects.loc[accepted["project_id"], "budget"] - float(accepted["amount"])
+    )
+    with open_store(store_url) as s:
+        now = view(s, "matches", Role.administrator()).set_index("match_id")
+    assert now.loc[accepted["match_id"], "status"] == "accepted"
+    assert now.loc[declined["match_id"], "status"] == "declined"

@@ -198,12 +198,26 @@ def cmd_match(args) -> int:
     projects = _read_projects(args)
     t_read = time.perf_counter() - t0
     _check_out_dir(Path(args.out))
+    options = options_from_args(args)
+    if _from_store(args) and args.households is None and args.mode == "single":
+        # what the store already holds stays as it is
+        from .store.commands import load_match_book
+
+        book = load_match_book(args.db)
+        n = len(households)
+        households, projects = book.open_tables(households, projects)
+        options["exclude"] = book.declined_pairs()
+        print(
+            f"the store: {n - len(households)} households hold an accepted, funded "
+            f"or delivered match, kept as it is; {len(options['exclude'])} declined "
+            "pairs are not proposed again"
+        )
     result = run_mode(
         args.mode,
         households,
         projects,
         taxonomy=taxonomy_of(args),
-        options=options_from_args(args),
+        options=options,
     )
     about = {
         "command": "match",
@@ -214,9 +228,11 @@ def cmd_match(args) -> int:
         ),
         "options": {
             k: v
-            for k, v in options_from_args(args).items()
+            for k, v in options.items()
             if k not in ("progress", "pledges_file", "funds_file", "criteria_file")
+            and k != "exclude"
         },
+        "excluded_pairs": len(options["exclude"] or ()),
         "total_score": result.total_score,
         "status": result.status,
         "bound": result.bound,

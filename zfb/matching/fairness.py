@@ -32,6 +32,7 @@ import logging
 import math
 import time
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -395,6 +396,7 @@ def match_single_fair(
     weights: ScoreWeights | None = None,
     time_limit: float = 60.0,
     max_edges: int = 60_000,
+    exclude: Iterable[tuple[str, str]] | None = None,
 ):
     """Single-mode matching with floors per township or cause.
 
@@ -413,6 +415,8 @@ def match_single_fair(
         candidate pairs: those of the unconstrained optimum, each project's
         best ``2 * capacity + 10`` by score and by score per CNY, and each
         floor group's best by score per CNY.
+    exclude : iterable of (household_id, project_id), optional
+        Pairs never to propose (see :func:`zfb.match_single`).
 
     Returns
     -------
@@ -437,8 +441,9 @@ def match_single_fair(
     result is then optimal for the candidates only; the gap against the
     unconstrained bound says how far it can be from the best.
     """
-    from .single import MatchResult, _tables, match_single
+    from .single import MatchResult, _tables, _without, match_single
 
+    exclude = list(exclude or ())
     taxonomy = load_taxonomy() if taxonomy is None else taxonomy
     weights = ScoreWeights() if weights is None else weights
     households = households.reset_index(drop=True)
@@ -446,12 +451,19 @@ def match_single_fair(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ZfbWarning)
         before = match_single(
-            households, projects, taxonomy, weights=weights, time_limit=time_limit
+            households,
+            projects,
+            taxonomy,
+            weights=weights,
+            time_limit=time_limit,
+            exclude=exclude,
         )
     from .eligibility import build_eligibility
 
     clock = time.perf_counter()
     elig = build_eligibility(households, projects, taxonomy, weights)
+    if exclude:
+        elig = _without(elig, exclude)
     edges = elig.edges
     h = edges["h"].to_numpy()
     p = edges["p"].to_numpy()

@@ -180,6 +180,7 @@ _DEFAULTS: dict[str, Any] = {
     "criteria_file": None,
     "criteria": None,
     "progress": False,
+    "exclude": None,
 }
 
 
@@ -219,7 +220,8 @@ def run_mode(
         ``bundle_size`` (5), ``bundle_by`` (``"township"`` or ``"none"``),
         ``bundle_cause`` (``"main"`` or ``"primary"``), ``mix_causes``
         (False), ``bundle_crowdfund`` (False), ``criteria_file`` or
-        ``criteria`` (a dict), ``progress`` (False).
+        ``criteria`` (a dict), ``progress`` (False), ``exclude`` (pairs
+        never to propose in single mode, see :func:`zfb.match_single`).
 
     Returns
     -------
@@ -286,11 +288,17 @@ def _run_single(households, projects, taxonomy, pledges, opts) -> ModeResult:
             solver=opts["solver"],
             time_limit=opts["time_limit"],
             progress=opts["progress"],
+            exclude=opts["exclude"],
         )
         fairness = None
     else:
         result, fairness = match_single_fair(
-            households, projects, floors, taxonomy, time_limit=opts["time_limit"]
+            households,
+            projects,
+            floors,
+            taxonomy,
+            time_limit=opts["time_limit"],
+            exclude=opts["exclude"],
         )
     tables = {
         "matches.csv": result.matches,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -135,6 +136,7 @@ def match_single(
     solver: str = "auto",
     time_limit: float = 60.0,
     progress: bool = False,
+    exclude: Iterable[tuple[str, str]] | None = None,
 ) -> MatchResult:
     """Match each household to at most one project, maximising the total score.
 
@@ -167,6 +169,10 @@ def match_single(
         its proven bound and gap, and ``time_limit_reached=True``.
     progress : bool, default=False
         Show a progress bar over the steps and components.
+    exclude : iterable of (household_id, project_id), optional
+        Pairs never to propose, such as the declined ones of
+        :meth:`zfb.matching.states.MatchBook.declined_pairs`; they are left
+        out of the eligible pairs (and of ``edges``).
 
     Returns
     -------
@@ -213,6 +219,9 @@ def match_single(
     # eligibility
     clock = time.perf_counter()
     elig = build_eligibility(households, projects, taxonomy, weights)
+    exclude = list(exclude or ())
+    if exclude:
+        elig = _without(elig, exclude)
     edges = elig.edges
     timings["eligibility"] = time.perf_counter() - clock
     bar.update()
@@ -279,6 +288,16 @@ def match_single(
         time_limit_reached=solution.stopped,
         timings=timings,
     )
+
+
+def _without(elig: Eligibility, pairs: Iterable[tuple[str, str]]) -> Eligibility:
+    """``elig`` without the eligible pairs ``pairs``."""
+    pairs = pd.MultiIndex.from_tuples([(str(h), str(p)) for h, p in pairs])
+    edges = elig.edges
+    found = pd.MultiIndex.from_arrays([edges["household_id"], edges["project_id"]])
+    drop = found.isin(pairs)
+    logger.info("%d excluded pairs left out of the eligible ones", int(drop.sum()))
+    return replace(elig, edges=edges[~drop].reset_index(drop=True))
 
 
 def _relative_gap(solution: Solution) -> float:

@@ -299,18 +299,20 @@ class _Program:
     Rows: one per household (at most one project), one per project (its
     capacity), one per binding budget. A budget row is divided by the
     project's budget per household of capacity (``unit``), so that its
-    coefficients are close to 1 and its right-hand side is the capacity.
+    coefficients are close to 1 and its right-hand side is the capacity (1
+    CNY for a budget of 0, whose right-hand side is then 0).
     """
 
     def __init__(self, hh, pp, amount, cap, money, bind):
         n_p = len(cap)
         self.hh, self.pp = hh, pp
         self.n_h, self.n_p = int(hh.max()) + 1, n_p
-        unit = money / np.maximum(cap, 1)
+        unit = np.where(money > 0, money / np.maximum(cap, 1), 1.0)
         self.weight = amount / unit[pp]
         self.budget_row = np.full(n_p, -1, dtype=np.int64)
         self.budget_row[bind] = np.arange(int(bind.sum()))
-        self.upper = np.concatenate([np.ones(self.n_h), cap, cap[bind]]).astype(float)
+        rhs = (money / unit)[bind]
+        self.upper = np.concatenate([np.ones(self.n_h), cap, rhs]).astype(float)
 
     def columns(self, idx: np.ndarray):
         """Column-wise entries (starts, row indices, values) of edges ``idx``."""

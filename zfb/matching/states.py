@@ -423,6 +423,71 @@ class MatchBook:
         frame = self.to_frame()
         return frame[frame["status"].isin(HELD_STATES)].reset_index(drop=True)
 
+    def room(self, projects: pd.DataFrame) -> pd.DataFrame:
+        """Places and money each project has left once its held matches count.
+
+        Parameters
+        ----------
+        projects : DataFrame
+            Canonical projects table (``project_id``, ``capacity``,
+            ``budget``).
+
+        Returns
+        -------
+        DataFrame
+            Indexed by ``project_id`` in the order of ``projects``: ``held``
+            (number of held matches), ``capacity_left`` and ``budget_left``,
+            never below 0.
+        """
+        ids = projects["project_id"].astype("str")
+        held = self.held() if len(self) else self.to_frame().iloc[:0]
+        used = held.groupby("project_id").agg(
+            n=("household_id", "size"), amount=("amount", "sum")
+        )
+        used = used.reindex(ids, fill_value=0)
+        capacity = projects["capacity"].to_numpy(dtype=float)
+        budget = projects["budget"].to_numpy(dtype=float)
+        return pd.DataFrame(
+            {
+                "held": used["n"].to_numpy(dtype=np.int64),
+                "capacity_left": np.maximum(capacity - used["n"].to_numpy(), 0),
+                "budget_left": np.maximum(
+                    budget - used["amount"].to_numpy(dtype=float), 0.0
+                ),
+            },
+            index=pd.Index(ids, name="project_id"),
+        )
+
+    def open_tables(
+        self, households: pd.DataFrame, projects: pd.DataFrame
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """What a new single-mode run may still assign.
+
+        Parameters
+        ----------
+        households, projects : DataFrame
+            Canonical tables.
+
+        Returns
+        -------
+        households : DataFrame
+            The households that hold no accepted, funded or delivered match,
+            in their order, RangeIndex.
+        projects : DataFrame
+            Every project, ``capacity`` and ``budget`` lowered by its held
+            matches (see :meth:`room`); the declined pairs are
+            :meth:`declined_pairs`, to pass as ``exclude`` to
+            :func:`zfb.match_single`.
+        """
+        held = set(self.held()["household_id"]) if len(self) else set()
+        keep = ~households["household_id"].astype("str").isin(held).to_numpy()
+        room = self.room(projects)
+        projects = projects.assign(
+            capacity=room["capacity_left"].to_numpy().astype(np.int64),
+            budget=room["budget_left"].to_numpy(),
+        )
+        return households[keep].reset_index(drop=True), projects
+
     def declined_pairs(self) -> set[tuple[str, str]]:
         """(household_id, project_id) of declined matches, not to propose again."""
         return {(m.household_id, m.project_id) for m in self if m.status == "declined"}

@@ -16,11 +16,12 @@ import warnings
 import pandas as pd
 
 from ..arguments import add_county_options, add_sheet_option, taxonomy_of, townships_of
+from ..matching.states import HELD_STATES, MatchBook
 from .engine import ENV_URL, open_store
 from .export import PersonalDataWarning, export_table
 from .imports import KINDS, import_file
 from .models import PERSONAL_COLUMNS
-from .records import save_matches
+from .records import match_book, save_matches
 from .research import research_export
 from .roles import ROLES, TABLES, Role, view
 
@@ -30,6 +31,7 @@ __all__ = [
     "cmd_export",
     "cmd_import",
     "load_households",
+    "load_match_book",
     "load_projects",
     "save_match_result",
 ]
@@ -88,6 +90,13 @@ def load_projects(db_url: str | None = None) -> pd.DataFrame:
         df = view(store, "projects", Role.administrator())
     known = set(projects.c.keys()) | {"funder"}
     return df.drop(columns=[c for c in df.columns if c not in known or c == "version"])
+
+
+def load_match_book(db_url: str | None = None) -> MatchBook:
+    """The store's held and declined matches, with their histories, for a new
+    match run (:meth:`zfb.matching.states.MatchBook.open_tables`)."""
+    with open_store(db_url) as store:
+        return match_book(store, states=(*HELD_STATES, "declined"))
 
 
 def save_match_result(
