@@ -155,19 +155,8 @@ class Recommender:
         )[_TERMS]
 
     def _state(self):
-        held = self.book.held() if len(self.book) else None
-        cap = self._projects.set_index("project_id")["capacity"].astype(float)
-        budget = self._projects.set_index("project_id")["budget"].astype(float)
-        if held is not None and len(held):
-            used = held.groupby("project_id").agg(
-                n=("amount", "size"), a=("amount", "sum")
-            )
-            cap = cap.sub(used["n"], fill_value=0).reindex(cap.index)
-            budget = budget.sub(used["a"], fill_value=0).reindex(budget.index)
-            held_hh = set(held["household_id"])
-        else:
-            held_hh = set()
-        room = pd.DataFrame({"capacity_left": cap, "budget_left": budget})
+        room = self.book.room(self._projects)[["capacity_left", "budget_left"]]
+        held_hh = set(self.book.held()["household_id"]) if len(self.book) else set()
         return room, held_hh, self.book.declined_pairs()
 
     def _possible(self, edges: pd.DataFrame) -> np.ndarray:
