@@ -232,7 +232,7 @@ def cmd_match(args) -> int:
             if k not in ("progress", "pledges_file", "funds_file", "criteria_file")
             and k != "exclude"
         },
-        "excluded_pairs": len(options["exclude"] or ()),
+        "excluded_pairs": len(options.get("exclude") or ()),
         "total_score": result.total_score,
         "status": result.status,
         "bound": result.bound,
