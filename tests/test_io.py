@@ -667,3 +667,32 @@ def test_crowdfunding_matches_may_repeat_a_household_but_not_a_pair():
     twice = df.assign(project_id=["P1", "P1"])
     with pytest.raises(ValidationError, match="same project twice"):
         validate_matches(twice)
+
+
+def test_a_value_past_the_last_column_is_a_problem_not_lost(tmp_path):
+    # pandas drops fields past the header without a word; zfb names each row
+    path = tmp_path / "households.csv"
+    path.write_text(
+        "household_id,township\n"
+        "H1,泼机镇,extra\n"
+        "H2,泼机镇\n"
+        "\n"
+        "H3,泼机镇,,\n"  # empty fields past the header: a trailing comma
+        "H4,泼机镇,13812345678\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValidationError) as info:
+        read_table(path)
+    problems = info.value.problems
+    assert [p.row for p in problems] == [2, 6]
+    assert all(p.file == str(path) for p in problems)
+    assert problems[0].value == "extra" and "column 3" in problems[0].column
+    assert "13812345678" not in str(info.value)  # a phone number is masked
+
+
+def test_trailing_commas_on_every_row_are_harmless(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n1,2,\n3,4,\n", encoding="utf-8")
+    table = read_table(path)
+    assert table.columns.tolist()[:2] == ["a", "b"]
+    assert table["b"].tolist() == ["2", "4"]

@@ -231,9 +231,8 @@ def _read_csv(path: Path, name: str, suffix: str):
     first = re.search(r"[^\r\n]*\S[^\r\n]*", text).group()
     sep = "\t" if suffix == ".tsv" or first.count("\t") > first.count(",") else ","
     try:
-        with warnings.catch_warnings():
-            # a trailing comma on every row is common and harmless
-            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
             df = pd.read_csv(
                 io.StringIO(text),
                 sep=sep,
@@ -242,7 +241,11 @@ def _read_csv(path: Path, name: str, suffix: str):
                 index_col=False,  # a trailing comma must not shift the columns
             )
     except pd.errors.ParserError as exc:
+        _check_extra_fields(text, sep, name)  # the usual cause, said plainly
         raise InputError(f"{name}: not a well-formed table: {exc}") from None
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        # some row has more fields than the header: pandas drops the extra ones
+        _check_extra_fields(text, sep, name)
     header, header_row, rows = _csv_layout(text, sep, len(df), name)
     if header is not None and len(header) == len(df.columns):
         # pandas renames a repeated header (size, size.1): keep it as written
@@ -250,6 +253,35 @@ def _read_csv(path: Path, name: str, suffix: str):
     if codec == "gb18030":
         _check_gb18030(text, name)
     return df, header_row, rows
+
+
+def _check_extra_fields(text: str, sep: str, name: str) -> None:
+    """Raise a ValidationError naming every row with a value past the header's
+    last column; empty fields there (a trailing comma) are harmless."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    problems, width, start = [], None, 1
+    for record in reader:
+        line, start = start, reader.line_num + 1
+        if width is None:
+            if not _blank_record(record):
+                width = len(record)
+            continue
+        extra = [(k, v) for k, v in enumerate(record[width:], width + 1) if v.strip()]
+        if extra:
+            k, value = extra[0]
+            problems.append(
+                Problem(
+                    name,
+                    line,
+                    f"column {k} (past the header)",
+                    _shown(value),
+                    f"the row has {len(record)} values but the header names "
+                    f"{width} columns: a value past the last column would be lost; "
+                    "add its header or remove the extra separator",
+                )
+            )
+    if problems:
+        raise ValidationError(problems)
 
 
 def _cell_text(cell) -> str:
