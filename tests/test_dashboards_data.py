@@ -14,7 +14,7 @@ from zfb.dashboards.data import (
     read_matches,
     sample_dir,
 )
-from zfb.errors import ConfigError
+from zfb.errors import ConfigError, ValidationError
 
 
 @pytest.fixture
@@ -68,5 +68,20 @@ def test_a_folder_without_its_files_says_what_it_needs(tmp_path, monkeypatch):
 
 def test_a_bad_matches_file_is_refused(tmp_path):
     (tmp_path / "m.csv").write_text("household_id,amount\nA,1\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="project_id"):
+    with pytest.raises(ValidationError, match="project_id"):
         read_matches(tmp_path / "m.csv")
+
+
+def test_a_matches_file_of_other_households_is_refused(tmp_path):
+    # the dashboards check a matches file as zfb report does
+    (tmp_path / "m.csv").write_text(
+        "household_id,project_id,amount\nNOBODY,P0001,100\nNOBODY,P0002,1e999\n",
+        encoding="utf-8",
+    )
+    county = load_county()
+    with pytest.raises(ValidationError) as info:
+        read_matches(tmp_path / "m.csv", county.households, county.projects)
+    rules = [p.rule for p in info.value.problems]
+    assert any("not in the households table" in r for r in rules)
+    assert any("finite" in r for r in rules)
+    assert any("one match" in r for r in rules)

@@ -1439,7 +1439,7 @@ _MATCH_SPECS = {
         ColumnSpec("matches", "household_id", "id", True, (), "the household"),
         ColumnSpec("matches", "project_id", "id", True, (), "the project"),
         ColumnSpec("matches", "amount", "float", True, (), "CNY, 0 or more"),
-        ColumnSpec("matches", "score", "float", True, (), "a finite number"),
+        ColumnSpec("matches", "score", "float", False, (), "a finite number"),
         ColumnSpec("matches", "share", "float", False, (), "crowdfunding, 0-1"),
     )
 }

@@ -145,8 +145,19 @@ def _empty_matches() -> pd.DataFrame:
     )
 
 
-def read_matches(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a matches file as ``zfb match`` writes it.
+def read_matches(
+    path: str | os.PathLike,
+    households: pd.DataFrame | None = None,
+    projects: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Read a matches file as ``zfb match`` writes it, checked by
+    :func:`zfb.io.validate_matches` (as ``zfb report --matches`` is).
+
+    Parameters
+    ----------
+    path : str or path-like
+    households, projects : DataFrame, optional
+        When given, every household and project of the file must be theirs.
 
     Returns
     -------
@@ -156,24 +167,20 @@ def read_matches(path: str | os.PathLike) -> pd.DataFrame:
 
     Raises
     ------
-    ConfigError
-        If ``household_id``, ``project_id`` or ``amount`` is missing.
+    ValidationError
+        With every problem of the file (a missing column, a bad number, an
+        unknown household ...).
     """
-    from ..io import read_table
+    from ..io import read_table, validate_matches
 
     raw = read_table(path)
-    missing = [c for c in ("household_id", "project_id", "amount") if c not in raw]
-    if missing:
-        raise ConfigError(
-            f"{path}: a matches file needs the columns {', '.join(missing)}; "
-            "give the matches.csv that zfb match writes"
-        )
-    out = raw.copy()
-    out["amount"] = pd.to_numeric(out["amount"], errors="coerce").astype("float64")
-    score = out["score"] if "score" in out else pd.Series(float("nan"), out.index)
-    out["score"] = pd.to_numeric(score, errors="coerce").astype("float64")
+    out = validate_matches(
+        raw, source=str(path), households=households, projects=projects
+    )
+    if "score" not in out:
+        out["score"] = float("nan")
     text = out["explanation"] if "explanation" in out else pd.Series("", out.index)
-    out["explanation"] = text.fillna("").astype("str")
+    out["explanation"] = text.replace("", pd.NA).fillna("").astype("str")
     return out
 
 
@@ -268,7 +275,7 @@ def load_county(
     path = matches or os.environ.get(ENV_MATCHES) or None
     if path is None and (folder / "matches.csv").is_file():
         path = folder / "matches.csv"
-    table = read_matches(path) if path else _empty_matches()
+    table = read_matches(path, households, projects) if path else _empty_matches()
     logger.info(
         "dashboard county from %s: %d households, %d projects, %d matches",
         folder,
