@@ -699,3 +699,55 @@ def test_trailing_commas_on_every_row_are_harmless(tmp_path):
     table = read_table(path)
     assert table.columns.tolist()[:2] == ["a", "b"]
     assert table["b"].tolist() == ["2", "4"]
+
+
+TITLED = [
+    ["镇雄县建档立卡贫困户信息表", "", "", "", ""],
+    ["单位：元", "", "", "", ""],
+    ["", "", "", "", ""],
+    ["户编号", "乡镇", "家庭人口数", "人均纯收入", "致贫原因"],
+    ["ZX1", "泼机镇", "3", "2000", "因病"],
+    ["ZX2", "泼机镇", "x", "2000", "因病"],
+]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_title_rows_above_the_header_are_left_out(tmp_path, suffix):
+    # a registry export often starts with a title and a unit line
+    path = tmp_path / f"registry{suffix}"
+    frame = pd.DataFrame(TITLED)
+    if suffix == ".csv":
+        frame.to_csv(path, index=False, header=False)
+    else:
+        frame.to_excel(path, index=False, header=False)
+    table = read_table(path)
+    assert table.columns.tolist()[:5] == TITLED[3]
+    assert table.attrs["header_row"] == 4
+    assert list(table.attrs["source_rows"]) == [5, 6]
+    with pytest.raises(ValidationError) as info:
+        read_households(path)
+    assert [(p.row, p.column, p.value) for p in info.value.problems] == [
+        (6, "家庭人口数", "x")
+    ]
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [["name"], ["泼机镇"], ["黑树镇"]],  # a one-column table keeps its header
+        [["a", "b"], ["1", "2"]],  # a header of two columns
+    ],
+)
+def test_a_header_is_not_taken_for_a_title(tmp_path, rows):
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+    assert read_table(path).columns[0] == rows[0][0]
+
+
+def test_a_title_over_two_columns_is_read_as_the_header(tmp_path):
+    # two values are too few to tell a header from data: the first line stays
+    # the header, and the values past it are problems, not lost
+    path = tmp_path / "t.csv"
+    path.write_text("only a title\na,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="past the header"):
+        read_table(path)

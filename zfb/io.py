@@ -230,6 +230,13 @@ def _read_csv(path: Path, name: str, suffix: str):
         raise InputError(f"{name}: the file is empty")
     first = re.search(r"[^\r\n]*\S[^\r\n]*", text).group()
     sep = "\t" if suffix == ".tsv" or first.count("\t") > first.count(",") else ","
+    skip = _title_lines(text, sep, name)
+    if skip:
+        source = io.StringIO(text, newline="")
+        cut = sum(len(source.readline()) for _ in range(skip))
+        text = text[cut:]
+        first = re.search(r"[^\r\n]*\S[^\r\n]*", text).group()
+        sep = "\t" if suffix == ".tsv" or first.count("\t") > first.count(",") else ","
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)
@@ -241,27 +248,75 @@ def _read_csv(path: Path, name: str, suffix: str):
                 index_col=False,  # a trailing comma must not shift the columns
             )
     except pd.errors.ParserError as exc:
-        _check_extra_fields(text, sep, name)  # the usual cause, said plainly
+        _check_extra_fields(text, sep, name, skip)  # the usual cause, said plainly
         raise InputError(f"{name}: not a well-formed table: {exc}") from None
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
         # some row has more fields than the header: pandas drops the extra ones
-        _check_extra_fields(text, sep, name)
+        _check_extra_fields(text, sep, name, skip)
     header, header_row, rows = _csv_layout(text, sep, len(df), name)
     if header is not None and len(header) == len(df.columns):
         # pandas renames a repeated header (size, size.1): keep it as written
         df.columns = [h.strip() or c for h, c in zip(header, df.columns, strict=True)]
     if codec == "gb18030":
         _check_gb18030(text, name)
-    return df, header_row, rows
+    if skip:
+        rows = (
+            range(rows.start + skip, rows.stop + skip)
+            if isinstance(rows, range)
+            else rows + skip
+        )
+    return df, header_row + skip, rows
 
 
-def _check_extra_fields(text: str, sep: str, name: str) -> None:
-    """Raise a ValidationError naming every row with a value past the header's
-    last column; empty fields there (a trailing comma) are harmless."""
+#: Most title rows above a header (a registry export's 贫困户信息表 line, a
+#: unit line): each holds one value, and the header under them three or more.
+_TITLE_ROWS_MAX = 5
+
+
+def _is_title(filled: list[int], k: int) -> bool:
+    """Whether the ``k`` first of the records' numbers of filled cells
+    ``filled`` are title rows above a header: each holds one value, at most
+    ``_TITLE_ROWS_MAX`` of them, and the next holds three or more."""
+    return (
+        0 < k <= _TITLE_ROWS_MAX
+        and len(filled) > k
+        and all(n == 1 for n in filled[:k])
+        and filled[k] >= 3
+    )
+
+
+def _title_lines(text: str, sep: str, name: str) -> int:
+    """Lines of title rows (and blank lines) above the header of a CSV text;
+    0 when it starts with its header."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    problems, width, start = [], None, 1
+    filled, starts, end = [], [], 0
+    try:
+        for record in reader:
+            start, end = end + 1, reader.line_num
+            n = sum(1 for cell in record if cell.strip())
+            if n == 0:  # a blank line, or separators only
+                continue
+            filled.append(n)
+            starts.append(start)
+            if n != 1 or len(filled) > _TITLE_ROWS_MAX:
+                break
+    except csv.Error:
+        return 0
+    k = len(filled) - 1
+    if not _is_title(filled, k):
+        return 0
+    logger.info("%s: %d title row(s) above the header left out", name, k)
+    return starts[k] - 1
+
+
+def _check_extra_fields(text: str, sep: str, name: str, skip: int = 0) -> None:
+    """Raise a ValidationError naming every row with a value past the header's
+    last column; empty fields there (a trailing comma) are harmless. ``text``
+    starts ``skip`` lines into the file."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    problems, width, start = [], None, 1 + skip
     for record in reader:
-        line, start = start, reader.line_num + 1
+        line, start = start, reader.line_num + 1 + skip
         if width is None:
             if not _blank_record(record):
                 width = len(record)
@@ -376,6 +431,11 @@ def _read_xlsx(path: Path, name: str, sheet: str | int | None):
             SheetWarning,
             stacklevel=3,
         )
+    filled = [sum(1 for t in texts if t.strip()) for _, texts in records]
+    titles = next((k for k in range(1, _TITLE_ROWS_MAX + 1) if _is_title(filled, k)), 0)
+    if titles:
+        logger.info("%s: %d title row(s) above the header left out", name, titles)
+        records = records[titles:]
     width = max(
         max((k + 1 for k, t in enumerate(texts) if t.strip()), default=0)
         for _, texts in records
