@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -332,6 +333,9 @@ def test_match_and_report_read_their_own_sheets(sample, tmp_path, capsys):
     out = tmp_path / "out"
     files = ["--households", book, "--projects", book]
     assert main(["match", *files, *sheets, "--out", str(out), "-q"]) == 0
+    inputs = json.loads((out / "run.json").read_text(encoding="utf-8"))["inputs"]
+    assert inputs["households"]["sheet"] == "贫困户"
+    assert inputs["projects"]["sheet"] == "项目"
     report = tmp_path / "r.html"
     code = main(
         ["report", *files, *sheets, "--matches", str(out / "matches.csv")]

@@ -160,6 +160,11 @@ def _inputs(args, *names: str) -> dict[str, dict[str, str]]:
         path = getattr(args, name, None)
         if path and Path(path).is_file():
             files[name] = {"file": Path(path).name, "sha256": file_digest(path)}
+            sheet = getattr(
+                args, {"households": "sheet"}.get(name, f"{name}_sheet"), None
+            )
+            if sheet is not None:
+                files[name]["sheet"] = str(sheet)
         elif path:  # a shipped mapping, by name
             files[name] = {"name": str(path)}
     if _from_store(args) and not (args.households and args.projects):
