@@ -436,3 +436,17 @@ def test_county_options_mean_the_same_to_every_command(command, tmp_path, capsys
     assert "'南台街道': not a township of the county" in err
     assert "岩溶塌陷" not in err  # the county's cause is known
     assert main(argv) == 0, capsys.readouterr().err
+
+
+def test_gap_is_a_ratio_and_reaches_the_solver(sample, tmp_path):
+    res = run("match", "--households", str(sample / "households.csv"),
+              "--projects", str(sample / "projects.csv"), "--out",
+              str(tmp_path / "o"), "--gap", "1.5")  # fmt: skip
+    assert res.returncode == 2 and "must be at least 0 and below 1" in res.stderr
+    res = run("match", "--households", str(sample / "households.csv"),
+              "--projects", str(sample / "projects.csv"), "--out",
+              str(tmp_path / "o"), "--gap", "0.01", "-q")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    manifest = json.loads((tmp_path / "o" / "run.json").read_text(encoding="utf-8"))
+    assert manifest["options"]["mip_gap"] == 0.01
+    assert manifest["gap"] <= 0.01

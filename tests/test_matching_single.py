@@ -55,7 +55,7 @@ def test_capacity_only_optimum_equals_networkx(seed, n_h, n_p):
 @settings(max_examples=40, deadline=None)
 def test_budget_optimum_equals_brute_force(seed, n_h, n_p):
     households, projects = instance(seed, n_h, n_p, binding=True)
-    result = match_single(households, projects)
+    result = match_single(households, projects, mip_gap=0)
     check_feasible(result, households, projects)
     want = brute_optimum(result.edges, projects)
     assert result.total_score == pytest.approx(want, rel=1e-7, abs=1e-9)
@@ -66,13 +66,21 @@ def test_budget_optimum_equals_brute_force(seed, n_h, n_p):
 @settings(max_examples=25, deadline=None)
 def test_budget_optimum_equals_a_separate_mip(seed, n_h, n_p):
     households, projects = instance(seed, n_h, n_p, binding=True)
-    result = match_single(households, projects, time_limit=30)
+    result = match_single(households, projects, time_limit=30, mip_gap=0)
     check_feasible(result, households, projects)
     want = milp_optimum(result.edges, projects)
     assert result.total_score <= want + 1e-5
     assert result.bound >= want - 1e-5
     if result.status == "optimal":
         assert result.total_score == pytest.approx(want, rel=1e-6)
+    # the default stops within its relative gap of the optimum, and says so
+    default = match_single(households, projects, time_limit=30)
+    check_feasible(default, households, projects)
+    assert default.bound >= want - 1e-5
+    assert default.total_score <= want + 1e-5
+    if default.status == "optimal":
+        assert default.total_score >= want * (1 - 1e-4) - 1e-9
+        assert default.gap <= 1e-4
 
 
 def _arrays(households, projects):
@@ -101,7 +109,7 @@ def test_column_generation_bound_and_solution(seed, time_limit):
     bind = budget_can_bind(p, amount, cap, budget)
     sol = solve_mip(
         h, p, score, amount, cap, budget, bind, colgen_min_edges=0,
-        time_limit=time_limit,
+        time_limit=time_limit, mip_gap=0,
     )  # fmt: skip
     want = milp_optimum(edges, projects)
     assert sol.objective == pytest.approx(score[sol.chosen].sum())
@@ -402,3 +410,10 @@ def test_a_project_with_no_money_left_takes_nobody():
     result = match_single(households, projects, solver="mip")
     check_feasible(result, households, projects)
     assert projects["project_id"].iloc[0] not in set(result.matches["project_id"])
+
+
+def test_mip_gap_must_be_a_ratio():
+    households, projects = instance(1, 10, 2, binding=True)
+    for bad in (-0.1, 1.0, 2):
+        with pytest.raises(zfb.ConfigError, match="mip_gap"):
+            match_single(households, projects, mip_gap=bad)

@@ -187,6 +187,13 @@ def _positive(text: str) -> float:
     return value
 
 
+def _gap(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, not {text}")
+    return value
+
+
 def _non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -422,6 +429,15 @@ def build_parser() -> argparse.ArgumentParser:
             "single mode ends by itself, in seconds on a county, and gives the "
             "same matches for the same files; if the cap stops it, the summary "
             "says so",
+        )
+        p.add_argument(
+            "--gap",
+            type=_gap,
+            default=None,
+            metavar="RATIO",
+            help="single mode: stop when the score is proven within this relative "
+            "gap of the optimum (default 0.0001; 0 proves the optimum exactly, "
+            "which can take much longer)",
         )
         p.add_argument("-q", "--quiet", action="store_true", help="print less")
 

@@ -501,9 +501,11 @@ def select_custom(
     else:
         bind = budget_can_bind(p, amount, capacity, budget)
         if bind.any():
+            # a funder's selection is small: prove its optimum exactly
             sol = solve_mip(
-                h, p, score, amount, capacity, budget, bind, time_limit=time_limit
-            )
+                h, p, score, amount, capacity, budget, bind, time_limit=time_limit,
+                mip_gap=0.0,
+            )  # fmt: skip
             used = "highs_mip"
         else:
             sol = solve_flow(h, p, score, capacity)

@@ -181,6 +181,7 @@ _DEFAULTS: dict[str, Any] = {
     "criteria": None,
     "progress": False,
     "exclude": None,
+    "mip_gap": 1e-4,
 }
 
 
@@ -221,7 +222,8 @@ def run_mode(
         ``bundle_cause`` (``"main"`` or ``"primary"``), ``mix_causes``
         (False), ``bundle_crowdfund`` (False), ``criteria_file`` or
         ``criteria`` (a dict), ``progress`` (False), ``exclude`` (pairs
-        never to propose in single mode, see :func:`zfb.match_single`).
+        never to propose in single mode, see :func:`zfb.match_single`),
+        ``mip_gap`` (1e-4, single mode; 0 proves the optimum exactly).
 
     Returns
     -------
@@ -269,10 +271,15 @@ def _floors(opts):
 
 
 def _score_line(total, status, gap, bound, stopped=False) -> str:
-    gap_text = f", gap {gap:.2%}, bound {bound:.4f}" if gap and gap > 0 else ""
+    gap_text = f", gap {_percent(gap)}, bound {bound:.4f}" if gap and gap > 0 else ""
     if stopped:
         gap_text += "; stopped by the time limit, so another run may differ"
     return f"total score {total:.4f} ({status}{gap_text})"
+
+
+def _percent(ratio: float) -> str:
+    """A gap as a percentage with two significant digits (0.0052%, 0.11%)."""
+    return f"{ratio * 100:.2g}%" if ratio < 0.01 else f"{ratio:.2%}"
 
 
 def _run_single(households, projects, taxonomy, pledges, opts) -> ModeResult:
@@ -289,6 +296,7 @@ def _run_single(households, projects, taxonomy, pledges, opts) -> ModeResult:
             time_limit=opts["time_limit"],
             progress=opts["progress"],
             exclude=opts["exclude"],
+            mip_gap=opts["mip_gap"],
         )
         fairness = None
     else:
@@ -694,6 +702,7 @@ def options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     get = vars(args).get
     opts = {
         "time_limit": get("time_limit") or _DEFAULTS["time_limit"],
+        "mip_gap": _DEFAULTS["mip_gap"] if get("gap") is None else get("gap"),
         "solver": get("solver") or "auto",
         "floor_township": get("floor_township"),
         "floor_cause": get("floor_cause"),

@@ -55,7 +55,10 @@ logger = logging.getLogger(__name__)
 
 #: Scores are multiplied by this and rounded to integer flow costs.
 COST_SCALE = 1_000_000
-#: Relative gap below which a solution counts as optimal.
+#: Relative gap below which a solution counts as optimal when no ``mip_gap``
+#: is given: HiGHS' own default, as most solvers'.
+MIP_GAP = 1e-4
+#: Relative gap below which two objectives count as equal.
 GAP_TOL = 1e-7
 #: Components with at least this many edges go through column generation.
 COLGEN_MIN_EDGES = 20_000
@@ -366,7 +369,7 @@ class _Program:
             k, score[idx], np.zeros(k), np.ones(k), len(index), starts, index, value
         )
 
-    def mip(self, idx, score, start, time_limit, rel_gap=GAP_TOL / 10):
+    def mip(self, idx, score, start, time_limit, rel_gap):
         """Solve the 0-1 program on edges ``idx``; ``start`` (bool over ``idx``)
         is a feasible assignment to start from. Return (x or None, bound,
         whether the time limit stopped it)."""
@@ -452,6 +455,7 @@ def solve_mip(
     colgen_min_edges: int = COLGEN_MIN_EDGES,
     core_delta: float = CORE_DELTA,
     improve_passes: int = IMPROVE_PASSES,
+    mip_gap: float = MIP_GAP,
 ) -> Solution:
     """Maximum-score assignment under capacities and budgets (HiGHS).
 
@@ -479,12 +483,17 @@ def solve_mip(
         Passes of the improvement step (step 4 of the Notes); 0 skips it.
         More passes may raise the score a little, at about one second each
         on a county of 46,000 households.
+    mip_gap : float, default=MIP_GAP
+        The integer programs stop when the relative gap between the best
+        assignment and the proven bound is at most this (0: prove the
+        optimum exactly, which can take much longer).
 
     Returns
     -------
     Solution
         ``status`` is ``"optimal"`` when the relative gap between the
-        objective and the proven bound is at most ``GAP_TOL``.
+        objective and the proven bound is at most ``mip_gap`` (or
+        ``GAP_TOL``, whichever is larger).
 
     Notes
     -----
@@ -553,8 +562,12 @@ def solve_mip(
     def left() -> float:
         return time_limit - (time.perf_counter() - start)
 
+    tol = max(mip_gap, GAP_TOL)
+    # HiGHS' gap, (bound - score) / score, is never below ours, divided by the
+    # bound: where it stops, this status is "optimal"
+    highs_gap = mip_gap
     if n_e < colgen_min_edges:
-        x, bound, stopped = prog.mip(np.arange(n_e), score, None, left())
+        x, bound, stopped = prog.mip(np.arange(n_e), score, None, left(), highs_gap)
         if x is None:  # nothing found in time: the greedy assignment
             x = _fill(np.zeros(n_e, dtype=bool), hh, pp, score, amount, cap, money)
         # each household takes at most its best edge: a bound that always holds
@@ -564,7 +577,7 @@ def solve_mip(
         obj = float(score[x].sum())
         bound = max(bound, obj)
         _check(x, hh, pp, amount, cap, money)
-        return Solution(x, obj, bound, _status(obj, bound), stopped)
+        return Solution(x, obj, bound, _status(obj, bound, tol), stopped)
 
     # restricted set, column generation
     import highspy
@@ -621,16 +634,17 @@ def solve_mip(
     # assignment: the integral part of the relaxation, the rest by HiGHS
     fixed = x_lp > 1 - 1e-9
     chosen = _fill(fixed, hh, pp, score, amount, cap, money)
-    if _gap(float(score[chosen].sum()), bound) > GAP_TOL and left() > 0.5:
+    if _gap(float(score[chosen].sum()), bound) > tol and left() > 0.5:
         sub, cut = _repair(
-            fixed, hh, pp, score, amount, cap, money, bind, rc, core_delta, left()
-        )
+            fixed, hh, pp, score, amount, cap, money, bind, rc, core_delta, left(),
+            highs_gap,
+        )  # fmt: skip
         stopped |= cut
         if sub is not None and score[sub].sum() > score[chosen].sum():
             chosen = sub
 
     # improvement
-    if _gap(float(score[chosen].sum()), bound) > GAP_TOL and improve_passes > 0:
+    if _gap(float(score[chosen].sum()), bound) > tol and improve_passes > 0:
         chosen, cut = _improve(
             chosen, hh, pp, score, amount, cap, money, bind, rc,
             delta=core_delta, passes=improve_passes, deadline=start + time_limit,
@@ -640,11 +654,11 @@ def solve_mip(
 
     # reduced-cost fixing: the core holds every edge of a better assignment
     needed = rc >= -(bound - z_inc) - _RC_TOL
-    if _gap(z_inc, bound) > GAP_TOL and needed.sum() <= CORE_MAX_EDGES:
+    if _gap(z_inc, bound) > tol and needed.sum() <= CORE_MAX_EDGES:
         if left() > 0.5:
             core = np.flatnonzero(needed | chosen)
             logger.debug("core program: %d of %d edges", len(core), n_e)
-            x, core_bound, cut = prog.mip(core, score, chosen[core], left())
+            x, core_bound, cut = prog.mip(core, score, chosen[core], left(), highs_gap)
             stopped |= cut
             if x is not None and float(score[core[x]].sum()) > z_inc:
                 chosen = np.zeros(n_e, dtype=bool)
@@ -657,7 +671,7 @@ def solve_mip(
     _check(chosen, hh, pp, amount, cap, money)
     if stopped:
         logger.info("the time limit of %.1f s stopped the integer program", time_limit)
-    return Solution(chosen, z_inc, bound, _status(z_inc, bound), stopped)
+    return Solution(chosen, z_inc, bound, _status(z_inc, bound, tol), stopped)
 
 
 def _check(chosen, hh, pp, amount, cap, money) -> None:
@@ -677,7 +691,9 @@ def _check(chosen, hh, pp, amount, cap, money) -> None:
         )
 
 
-def _repair(fixed, hh, pp, score, amount, cap, money, bind, rc, delta, time_limit):
+def _repair(
+    fixed, hh, pp, score, amount, cap, money, bind, rc, delta, time_limit, rel_gap
+):
     """Keep the edges ``fixed``; assign the other households optimally among
     the edges with reduced cost at least ``-delta``, in what is left of the
     capacities and budgets. Return the assignment (bool over edges, or None)
@@ -695,7 +711,9 @@ def _repair(fixed, hh, pp, score, amount, cap, money, bind, rc, delta, time_limi
         sh, _ = _compress(hh[idx])
         sp_, spid = _compress(pp[idx])
         prog = _Program(sh, sp_, amount[idx], room[spid], left[spid], bind[spid])
-        x, _, stopped = prog.mip(np.arange(len(idx)), score[idx], None, time_limit)
+        x, _, stopped = prog.mip(
+            np.arange(len(idx)), score[idx], None, time_limit, rel_gap
+        )
         if x is None:
             return None, stopped
         chosen[idx[x]] = True
@@ -798,5 +816,5 @@ def _gap(objective: float, bound: float) -> float:
     return max(bound - objective, 0.0) / max(abs(bound), 1e-12)
 
 
-def _status(objective: float, bound: float) -> str:
-    return "optimal" if _gap(objective, bound) <= GAP_TOL else "feasible"
+def _status(objective: float, bound: float, tol: float = GAP_TOL) -> str:
+    return "optimal" if _gap(objective, bound) <= tol else "feasible"
