@@ -189,3 +189,41 @@ def test_large_tables_are_written_by_arrow_and_read_back(tmp_path, monkeypatch):
     assert back["household_id"].tolist() == ["a", "b", "c", "d"]
     assert [float(v) for v in back["score"]] == [0.1, 0.25, 1.0, 2.5]
     assert back["note"].tolist() == ["'=1+1", "x,y", 'say "hi"', ""]
+
+
+def _workbook(path, header, *rows):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    ws = book.active
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    book.save(path)
+    return path
+
+
+def test_id_numbers_stored_as_numbers_in_a_workbook_are_refused(tmp_path, secret):
+    # Excel keeps 15 digits of a number: an ID number typed into a number cell
+    # loses its last three. zfb read the cell back as 18 digits ending in
+    # noise and either said the check character was wrong, or, when the noise
+    # happened to pass the check, gave the household the pseudonym of another
+    # number
+    numbers = [make_id_number("530627", "19850101", f"{k}23") for k in range(4)]
+    header = ["身份证号", "township", "size", "income_per_capita", "causes"]
+    rows = [[float(n), "泼机镇", 3, 2000, "因病"] for n in numbers]
+    path = _workbook(tmp_path / "hh.xlsx", header, *rows)
+    with pytest.raises(ValidationError) as info:
+        read_households(path)
+    problems = info.value.problems
+    assert [p.row for p in problems] == [2, 3, 4, 5]
+    assert all("stored as a number" in p.rule for p in problems)
+    for n in numbers:
+        assert n[:15] not in str(info.value)
+    # a 15-digit (legacy) number fits in a number cell whole, and is read
+    legacy = "530627850101123"
+    assert check_id_number(legacy) is None
+    path = _workbook(
+        tmp_path / "old.xlsx", header, [int(legacy), "泼机镇", 3, 2000, "因病"]
+    )
+    assert read_households(path)["household_id"].str.startswith("P").all()

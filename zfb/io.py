@@ -284,6 +284,11 @@ def _check_extra_fields(text: str, sep: str, name: str) -> None:
         raise ValidationError(problems)
 
 
+#: Numbers of a worksheet from this size on are not whole numbers exactly as
+#: typed: a float holds every integer only up to 2**53.
+_EXACT_FLOAT = 2.0**53
+
+
 def _cell_text(cell) -> str:
     """A cell of a worksheet as the text pandas would read (an error is "")."""
     value = cell.value
@@ -292,6 +297,10 @@ def _cell_text(cell) -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
+        if abs(value) >= _EXACT_FLOAT:
+            # digits past the 15th or 16th are noise (an ID number typed into
+            # a number cell): keep the number as Excel shows it, 5.3e+17
+            return repr(value)
         return str(int(value)) if value.is_integer() else str(value)
     if isinstance(value, _dt.datetime):
         if value.time() == _dt.time(0):
