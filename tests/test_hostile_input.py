@@ -227,3 +227,35 @@ def test_id_numbers_stored_as_numbers_in_a_workbook_are_refused(tmp_path, secret
         tmp_path / "old.xlsx", header, [int(legacy), "泼机镇", 3, 2000, "因病"]
     )
     assert read_households(path)["household_id"].str.startswith("P").all()
+
+
+def test_invisible_characters_do_not_make_two_households_of_one(tmp_path):
+    # a zero-width space, a direction mark or a soft hyphen pasted from a web
+    # page or a chat made "H1" and "H1\u200b" two households (and 乌峰街道 two
+    # townships) that every report showed under one name
+    lines = [
+        "household_\u200bid,township,size,income_per_capita,causes",
+        "H1,乌峰街道,3,1000,因病",
+        "H1\u200b,乌峰街道\u200d,3,1000,因病\u200b",
+        "\u200fH1,乌峰街道,3,1000,因病",
+        "H\u00ad1,\u202e乌峰街道,3,1000,因病",
+        "\ufeffH2,乌峰\u2060街道,3,1000,因病",
+    ]
+    path = tmp_path / "hh.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        read_households(path)
+    problems = info.value.problems
+    assert [(p.row, p.column) for p in problems] == [
+        (3, "household_\u200bid"),
+        (4, "household_\u200bid"),
+        (5, "household_\u200bid"),
+    ]
+    assert all("duplicate of row 2" in p.rule for p in problems)
+    lines = [
+        line for line in lines if not line.startswith(("H1\u200b", "\u200f", "H\u00ad"))
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    table = read_households(path)
+    assert table["household_id"].tolist() == ["H1", "H2"]
+    assert table["township"].unique().tolist() == ["乌峰街道"]

@@ -36,7 +36,7 @@ from .errors import (
 )
 from .pseudonym import check_id_number, load_secret, mask, pseudonymize
 from .schema import ColumnSpec, _header_key, canonical_header, column_specs
-from .taxonomy import Taxonomy, load_taxonomy, normalize_label
+from .taxonomy import Taxonomy, drop_invisible, load_taxonomy, normalize_label
 
 __all__ = [
     "read_households",
@@ -841,8 +841,11 @@ def _personal_cells(col: pd.Series) -> list[tuple[str, int]]:
 
 
 def _clean_cell(value: str) -> str:
-    text = unicodedata.normalize("NFKC", value) if not value.isascii() else value
-    return text.strip()
+    """A cell as checked: invisible characters removed (:func:`drop_invisible`),
+    NFKC (full-width letters and digits as half-width), stripped."""
+    if value.isascii():
+        return value.strip()
+    return unicodedata.normalize("NFKC", drop_invisible(value)).strip()
 
 
 def _clean_column(col: pd.Series) -> pd.Series:

@@ -74,7 +74,7 @@ def header_map(table: str) -> dict[str, str]:
     """Map every accepted header (normalised) to its canonical column name.
 
     Headers are compared after NFKC normalisation, case folding and removal
-    of spaces and underscores, so ``"Household ID"``, ``"household_id"`` and
+    of spaces, underscores and invisible characters, so ``"Household ID"``, ``"household_id"`` and
     ``"HOUSEHOLDID"`` are one header, and full-width brackets equal half-width.
     """
     out: dict[str, str] = {}
@@ -102,6 +102,11 @@ def columns_markdown() -> str:
         "ID numbers or phone numbers: that is a problem too, so that such numbers",
         "cannot pass under another header (in a households file, name the column",
         "`id_number` or `phone`; else remove it).",
+        "",
+        "Every value is read after NFKC normalisation (full-width letters and",
+        "digits as half-width), without the spaces around it and without",
+        "invisible characters (zero-width spaces and joiners, direction marks,",
+        "soft hyphens), so that two values that look the same are the same.",
         "",
     ]
     for table in TABLES:
