@@ -74,8 +74,9 @@ def header_map(table: str) -> dict[str, str]:
     """Map every accepted header (normalised) to its canonical column name.
 
     Headers are compared after NFKC normalisation, case folding and removal
-    of spaces, underscores and invisible characters, so ``"Household ID"``, ``"household_id"`` and
-    ``"HOUSEHOLDID"`` are one header, and full-width brackets equal half-width.
+    of spaces, underscores and invisible characters, so ``"Household ID"``,
+    ``"household_id"`` and ``"HOUSEHOLDID"`` are one header, and full-width
+    brackets equal half-width.
     """
     out: dict[str, str] = {}
     for name, spec in column_specs(table).items():
