@@ -259,3 +259,31 @@ def test_invisible_characters_do_not_make_two_households_of_one(tmp_path):
     table = read_households(path)
     assert table["household_id"].tolist() == ["H1", "H2"]
     assert table["township"].unique().tolist() == ["乌峰街道"]
+
+
+def test_a_hidden_first_sheet_is_not_the_one_read(tmp_path):
+    # a workbook often keeps the lists of its drop-down cells in a hidden
+    # sheet; zfb read that sheet, which nobody sees in Excel, and reported
+    # every column of the households missing
+    from openpyxl import Workbook
+
+    book = Workbook()
+    lists = book.active
+    lists.title = "lists"
+    lists.append(["乡镇"])
+    lists.append(["泼机镇"])
+    lists.sheet_state = "hidden"
+    data = book.create_sheet("households")
+    data.append(["household_id", "township", "size", "income_per_capita", "causes"])
+    data.append(["a", "泼机镇", 3, 2000, "因病"])
+    path = tmp_path / "hh.xlsx"
+    book.save(path)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the hidden sheet is not "another sheet"
+        table = read_households(path)
+    assert table["household_id"].tolist() == ["a"]
+    assert read_table(path).attrs["sheet"] == "households"
+    assert read_table(path, sheet="lists").attrs["sheet"] == "lists"  # on request
+    assert read_table(path, sheet=0).attrs["sheet"] == "lists"  # positions: all

@@ -324,11 +324,16 @@ def _sheet_has_data(ws) -> bool:
     return next(_sheet_rows(ws), None) is not None
 
 
+def _visible(sheets):
+    """The sheets Excel shows (all of them if every one is hidden)."""
+    return [ws for ws in sheets if ws.sheet_state == "visible"] or list(sheets)
+
+
 def _pick_sheet(sheets, sheet, name: str):
     titles = [ws.title for ws in sheets]
     listed = ", ".join(repr(t) for t in titles)
-    if sheet is None:
-        return sheets[0]
+    if sheet is None:  # the first a person sees: hidden sheets hold lists
+        return _visible(sheets)[0]
     if isinstance(sheet, str):
         if sheet in titles:
             return sheets[titles.index(sheet)]
@@ -361,8 +366,10 @@ def _read_xlsx(path: Path, name: str, sheet: str | int | None):
             raise InputError(f"{name}: the workbook has no worksheet")
         ws = _pick_sheet(sheets, sheet, name)
         others = []
-        if sheet is None and len(sheets) > 1:
-            others = [s.title for s in sheets[1:] if _sheet_has_data(s)]
+        if sheet is None:
+            others = [
+                s.title for s in _visible(sheets) if s is not ws and _sheet_has_data(s)
+            ]
         try:
             records = list(_sheet_rows(ws))
         except Exception as exc:  # a damaged sheet
@@ -379,7 +386,7 @@ def _read_xlsx(path: Path, name: str, sheet: str | int | None):
         listed = ", ".join(repr(t) for t in others)
         warnings.warn(
             f"{name}: the workbook has {len(others) + 1} sheets with data; read "
-            f"the first, {ws.title!r}, and not {listed}. To read another, name "
+            f"the first shown, {ws.title!r}, and not {listed}. To read another, name "
             "it (sheet='NAME' or a 0-based index; --sheet NAME on the command "
             "line); naming the first also silences this warning",
             SheetWarning,
@@ -451,7 +458,8 @@ def read_table(
     sheet : str or int, optional
         The worksheet of an XLSX file to read: its name, or its 0-based
         position (a string of digits that is not a sheet's name counts as a
-        position). Default the first; when other sheets hold data too, a
+        position, hidden sheets counted). Default the first sheet that is
+        not hidden; when other sheets shown hold data too, a
         :class:`~zfb.errors.SheetWarning` names them. Not allowed for CSV.
     duplicate_headers : {"error", "keep"}, default "error"
         A header written twice is an error (a :class:`ValidationError` with
