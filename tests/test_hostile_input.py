@@ -287,3 +287,55 @@ def test_a_hidden_first_sheet_is_not_the_one_read(tmp_path):
     assert read_table(path).attrs["sheet"] == "households"
     assert read_table(path, sheet="lists").attrs["sheet"] == "lists"  # on request
     assert read_table(path, sheet=0).attrs["sheet"] == "lists"  # positions: all
+
+
+_HEADER = ["household_id", "乡镇", "家庭人口数", "人均纯收入", "致贫原因"]
+
+
+def test_a_title_above_the_header_is_named_as_the_cause(tmp_path):
+    # registers often carry a title (or merged headings) above the header:
+    # zfb said that every required column was missing, and not where the
+    # header it looked for was
+    from openpyxl import Workbook
+
+    book = Workbook()
+    ws = book.active
+    ws.append(["镇雄县建档立卡贫困户花名册"])
+    ws.merge_cells("A1:E1")
+    ws.append(_HEADER)
+    ws.append(["a", "泼机镇", 3, 2000, "因病"])
+    xlsx = tmp_path / "hh.xlsx"
+    book.save(xlsx)
+    csv = tmp_path / "hh.csv"
+    lines = [
+        "镇雄县建档立卡贫困户花名册,,,,",
+        "",
+        ",".join(_HEADER),
+        "a,泼机镇,3,2000,因病",
+    ]
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for path, row in ((xlsx, 2), (csv, 3)):
+        with pytest.raises(ValidationError) as info:
+            read_households(path)
+        hints = [p for p in info.value.problems if "looks like the header" in p.rule]
+        assert len(hints) == 1, info.value.problems
+        assert hints[0].row == row
+        assert "remove the rows above it" in hints[0].rule
+        assert "household_id" in hints[0].rule and "乡镇" in hints[0].rule
+
+
+def test_a_semicolon_separated_file_is_read(tmp_path):
+    # Excel saves "CSV" with semicolons where the decimal mark is a comma;
+    # zfb read each line as one column and reported every column missing
+    path = tmp_path / "hh.csv"
+    lines = [";".join(_HEADER), "a;泼机镇;3;2000;因病;因学", "b;泼机镇;2;1500;因学"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        read_households(path)
+    (problem,) = info.value.problems  # the row with a value past the header
+    assert problem.row == 2 and "past the header" in problem.column
+    lines[1] = "a;泼机镇;3;2000;因病"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    table = read_households(path)
+    assert table["household_id"].tolist() == ["a", "b"]
+    assert table["size"].tolist() == [3, 2]

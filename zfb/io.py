@@ -229,7 +229,11 @@ def _read_csv(path: Path, name: str, suffix: str):
     if not text.strip():
         raise InputError(f"{name}: the file is empty")
     first = re.search(r"[^\r\n]*\S[^\r\n]*", text).group()
-    sep = "\t" if suffix == ".tsv" or first.count("\t") > first.count(",") else ","
+    # the separator the header uses most: a comma, a tab or, from Excel where
+    # the decimal mark is a comma, a semicolon; a comma on a tie
+    sep = max((",", "\t", ";"), key=first.count)
+    if suffix == ".tsv" or first.count(sep) == first.count(","):
+        sep = "\t" if suffix == ".tsv" else ","
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)
@@ -454,7 +458,8 @@ def read_table(
     ----------
     path : str or path-like
         ``.csv``, ``.txt`` or ``.tsv`` (UTF-8, UTF-8 with BOM, GB18030/GBK or
-        UTF-16; comma- or tab-separated) or ``.xlsx``.
+        UTF-16; separated by commas, tabs or semicolons, the one the header
+        uses most) or ``.xlsx``.
     sheet : str or int, optional
         The worksheet of an XLSX file to read: its name, or its 0-based
         position (a string of digits that is not a sheet's name counts as a
@@ -664,7 +669,7 @@ class _Checker:
                     None,
                     name,
                     "",
-                    f"required column is missing (also accepted: {accepted})",
+                    f"{_MISSING} (also accepted: {accepted})",
                 )
 
     def present(self, name: str) -> bool:
@@ -891,8 +896,46 @@ def _cause_rule(part: str, exc: UnknownCauseError) -> str:
     return rule
 
 
+#: Rule of a missing required column (see _Checker.require).
+_MISSING = "required column is missing"
+#: Rows below the header searched for the real header, when a required
+#: column is missing (a title or merged headings above it).
+_HEADER_SEARCH = 10
+
+
+def _header_below(checker: _Checker, df: pd.DataFrame) -> None:
+    """When required columns are missing, look for the header in the first
+    rows below the one taken for it (a title above the table, or headings
+    merged over several columns): a problem names that row."""
+    if not any(p.rule.startswith(_MISSING) for p in checker.problems):
+        return
+    known_here = len(checker.headers)
+    for i in range(min(len(df), _HEADER_SEARCH)):
+        cells = [str(v).strip() for v in df.iloc[i] if str(v).strip()]
+        known = [c for c in cells if checker._canonical(c) is not None]
+        if len(known) >= 2 and len(known) > known_here:
+            shown = ", ".join(known[:6]) + (", …" if len(known) > 6 else "")
+            above = checker.row_of(i) - 1
+            rows = "row 1" if above == 1 else f"rows 1 to {above}"
+            checker.problems.append(
+                Problem(
+                    checker.source,
+                    checker.row_of(i),
+                    None,
+                    "",
+                    f"this row looks like the header ({len(known)} known "
+                    f"columns: {shown}), while row {checker.header_row or 1}, "
+                    f"read as the header, names {known_here}: remove the rows "
+                    f"above it ({rows}: a title, or headings merged "
+                    "over several columns) so that the header is the first row",
+                )
+            )
+            return
+
+
 def _finish(checker: _Checker, out: dict[str, pd.Series], df: pd.DataFrame):
     if checker.problems:
+        _header_below(checker, df)
         checker.problems.sort(key=lambda p: (p.row or 0, p.column or ""))
         raise ValidationError(checker.problems)
     table = pd.DataFrame(out, index=df.index)
