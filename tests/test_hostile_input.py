@@ -339,3 +339,28 @@ def test_a_semicolon_separated_file_is_read(tmp_path):
     table = read_households(path)
     assert table["household_id"].tolist() == ["a", "b"]
     assert table["size"].tolist() == [3, 2]
+
+
+def test_ids_that_a_spreadsheet_takes_for_formulas_are_refused(tmp_path):
+    # the files zfb writes show such an id as '-H1 (so that Excel runs
+    # nothing), and then it no longer matched: zfb report --matches refused
+    # the matches.csv that zfb match had just written
+    hh = households(household_id=["-H1"])
+    with pytest.raises(ValidationError) as info:
+        validate_households(hh)
+    (problem,) = info.value.problems
+    assert problem.column == "household_id" and "formula" in problem.rule
+    from zfb.io import validate_projects
+
+    projects = pd.DataFrame(
+        {
+            "project_id": ["=P1", "@P2", "+P3", "P4"],
+            "funder": ["F"] * 4,
+            "tags": ["ILL"] * 4,
+            "budget": ["1000"] * 4,
+            "capacity": ["1"] * 4,
+        }
+    )
+    with pytest.raises(ValidationError) as info:
+        validate_projects(projects)
+    assert [p.row for p in info.value.problems] == [2, 3, 4]

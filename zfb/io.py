@@ -652,6 +652,22 @@ class _Checker:
         for i in col.index[col.str.len() > limit]:
             self.add(i, self.header(name), col[i], f"is longer than {limit} characters")
 
+    def not_formula(self, name: str) -> None:
+        """An id must not start as a spreadsheet formula does: the files zfb
+        writes show it with a leading ``'`` (:func:`write_table`), and it
+        would no longer match its own row."""
+        col = self.raw[name]
+        for i in col.index[col.str.startswith(_FORMULA_START)]:
+            self.add(
+                i,
+                self.header(name),
+                col[i],
+                f"starts with {col[i][0]!r}, as a spreadsheet formula does: the "
+                "files zfb writes show it as '" + col[i][:1] + "..., and it "
+                "would then not match; give an id that starts with a letter or "
+                "a digit",
+            )
+
     def row_of(self, position: int) -> int:
         """Row of the file a person sees for a 0-based position."""
         if isinstance(self.row_offset, int):
@@ -1067,6 +1083,7 @@ def validate_households(
     if ids is not None:
         if chk.present("household_id"):
             chk.length("household_id", NAME_MAX)
+            chk.not_formula("household_id")
             given = raw["household_id"]
             for i in given.index[given.map(_looks_like_id_number)]:
                 chk.add(
@@ -1234,6 +1251,7 @@ def validate_projects(
         chk.not_empty(name)
     if chk.present("project_id"):
         chk.unique("project_id")
+        chk.not_formula("project_id")
 
     def resolve_tag(label: str) -> str:
         if tax.is_cause(label):
