@@ -364,3 +364,15 @@ def test_ids_that_a_spreadsheet_takes_for_formulas_are_refused(tmp_path):
     with pytest.raises(ValidationError) as info:
         validate_projects(projects)
     assert [p.row for p in info.value.problems] == [2, 3, 4]
+
+
+def test_a_folder_given_as_a_file_is_named_as_a_folder(tmp_path):
+    # it was "no such file", for a folder that is there
+    from zfb import InputError
+
+    folder = tmp_path / "hh.csv"
+    folder.mkdir()
+    with pytest.raises(InputError, match="is a folder, not a file"):
+        read_table(folder)
+    with pytest.raises(InputError, match="no such file"):
+        read_table(tmp_path / "missing.csv")

@@ -515,8 +515,11 @@ def read_table(
         raise ValueError(
             f"duplicate_headers must be 'error' or 'keep', got {duplicate_headers!r}"
         )
+    if path.is_dir():
+        raise InputError(f"{name}: is a folder, not a file; give the file in it")
     if not path.is_file():
-        raise InputError(f"{name}: no such file")
+        what = "not a regular file" if path.exists() else "no such file"
+        raise InputError(f"{name}: {what}")
     suffix = path.suffix.lower()
     sheet_name = None
     if suffix in (".xlsx", ".xlsm"):
