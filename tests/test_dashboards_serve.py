@@ -29,16 +29,26 @@ from zfb.dashboards.serve import (
 
 
 def test_voila_listens_on_loopback_with_a_token_and_a_fixed_port():
-    cmd = voila_command("nb", port=8123, token="secret-token")
+    cmd = voila_command("nb", port=8123)
     assert "--Voila.ip=127.0.0.1" in cmd
     assert "--port=8123" in cmd
     assert "--Voila.port_retries=0" in cmd
-    assert "--token=secret-token" in cmd
+    assert "--Voila.auto_token=True" in cmd  # a token is required
     assert "--show_tracebacks=False" in cmd
     assert not any("preheat" in c for c in cmd)
-    assert "--preheat_kernel=True" in voila_command(
-        "nb", port=1, token="t", preheat=True
-    )
+    assert "--preheat_kernel=True" in voila_command("nb", port=1, preheat=True)
+
+
+def test_the_token_is_given_to_voila_in_its_environment_not_its_arguments():
+    # the arguments of a process are in every user's `ps`: a token there let
+    # anyone on the machine open the dashboards
+    cmd = voila_command("nb", port=8123)
+    assert not any(c.startswith(("--token", "--Voila.token=")) for c in cmd)
+    env = dashboard_env({"JUPYTER_TOKEN_FILE": "/x"}, token="secret-token")
+    assert env["JUPYTER_TOKEN"] == "secret-token"
+    assert "JUPYTER_TOKEN_FILE" not in env
+    with pytest.raises(ValueError, match="token"):
+        dashboard_env({}, token="")
 
 
 def test_kernels_inherit_the_county_and_no_mplbackend(tmp_path):
@@ -81,6 +91,28 @@ def _get(url: str) -> tuple[int, str]:
         return exc.code, ""
 
 
+def _descendants(pid: int) -> list[int]:
+    """The processes started by ``pid``, and theirs (Linux's /proc)."""
+    if not os.path.isdir("/proc"):
+        return []
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
+
+
 def _lines(stream) -> queue.Queue:
     """The lines of ``stream``, read by a thread (so a test never blocks)."""
     lines: queue.Queue = queue.Queue()
@@ -118,6 +150,9 @@ def test_serve_prints_the_address_first_and_stops_cleanly(tmp_path):
         for d, line in zip(DASHBOARDS, listed, strict=True):
             assert f"{base}{d.path()}" in line
         wait_until_ready(base, process, timeout=90)
+        for pid in _descendants(process.pid):
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                assert token.encode() not in fh.read(), "the token is in ps"
         page = f"{base}{DASHBOARDS[0].path()}"
         assert _get(page)[0] in (302, 403)  # no token: sent to the login page
         # every dashboard runs on the sample county without an error

@@ -189,3 +189,190 @@ def test_large_tables_are_written_by_arrow_and_read_back(tmp_path, monkeypatch):
     assert back["household_id"].tolist() == ["a", "b", "c", "d"]
     assert [float(v) for v in back["score"]] == [0.1, 0.25, 1.0, 2.5]
     assert back["note"].tolist() == ["'=1+1", "x,y", 'say "hi"', ""]
+
+
+def _workbook(path, header, *rows):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    ws = book.active
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    book.save(path)
+    return path
+
+
+def test_id_numbers_stored_as_numbers_in_a_workbook_are_refused(tmp_path, secret):
+    # Excel keeps 15 digits of a number: an ID number typed into a number cell
+    # loses its last three. zfb read the cell back as 18 digits ending in
+    # noise and either said the check character was wrong, or, when the noise
+    # happened to pass the check, gave the household the pseudonym of another
+    # number
+    numbers = [make_id_number("530627", "19850101", f"{k}23") for k in range(4)]
+    header = ["身份证号", "township", "size", "income_per_capita", "causes"]
+    rows = [[float(n), "泼机镇", 3, 2000, "因病"] for n in numbers]
+    path = _workbook(tmp_path / "hh.xlsx", header, *rows)
+    with pytest.raises(ValidationError) as info:
+        read_households(path)
+    problems = info.value.problems
+    assert [p.row for p in problems] == [2, 3, 4, 5]
+    assert all("stored as a number" in p.rule for p in problems)
+    for n in numbers:
+        assert n[:15] not in str(info.value)
+    # a 15-digit (legacy) number fits in a number cell whole, and is read
+    legacy = "530627850101123"
+    assert check_id_number(legacy) is None
+    path = _workbook(
+        tmp_path / "old.xlsx", header, [int(legacy), "泼机镇", 3, 2000, "因病"]
+    )
+    assert read_households(path)["household_id"].str.startswith("P").all()
+
+
+def test_invisible_characters_do_not_make_two_households_of_one(tmp_path):
+    # a zero-width space, a direction mark or a soft hyphen pasted from a web
+    # page or a chat made "H1" and "H1\u200b" two households (and 乌峰街道 two
+    # townships) that every report showed under one name
+    lines = [
+        "household_\u200bid,township,size,income_per_capita,causes",
+        "H1,乌峰街道,3,1000,因病",
+        "H1\u200b,乌峰街道\u200d,3,1000,因病\u200b",
+        "\u200fH1,乌峰街道,3,1000,因病",
+        "H\u00ad1,\u202e乌峰街道,3,1000,因病",
+        "\ufeffH2,乌峰\u2060街道,3,1000,因病",
+    ]
+    path = tmp_path / "hh.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        read_households(path)
+    problems = info.value.problems
+    assert [(p.row, p.column) for p in problems] == [
+        (3, "household_\u200bid"),
+        (4, "household_\u200bid"),
+        (5, "household_\u200bid"),
+    ]
+    assert all("duplicate of row 2" in p.rule for p in problems)
+    lines = [
+        line for line in lines if not line.startswith(("H1\u200b", "\u200f", "H\u00ad"))
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    table = read_households(path)
+    assert table["household_id"].tolist() == ["H1", "H2"]
+    assert table["township"].unique().tolist() == ["乌峰街道"]
+
+
+def test_a_hidden_first_sheet_is_not_the_one_read(tmp_path):
+    # a workbook often keeps the lists of its drop-down cells in a hidden
+    # sheet; zfb read that sheet, which nobody sees in Excel, and reported
+    # every column of the households missing
+    from openpyxl import Workbook
+
+    book = Workbook()
+    lists = book.active
+    lists.title = "lists"
+    lists.append(["乡镇"])
+    lists.append(["泼机镇"])
+    lists.sheet_state = "hidden"
+    data = book.create_sheet("households")
+    data.append(["household_id", "township", "size", "income_per_capita", "causes"])
+    data.append(["a", "泼机镇", 3, 2000, "因病"])
+    path = tmp_path / "hh.xlsx"
+    book.save(path)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the hidden sheet is not "another sheet"
+        table = read_households(path)
+    assert table["household_id"].tolist() == ["a"]
+    assert read_table(path).attrs["sheet"] == "households"
+    assert read_table(path, sheet="lists").attrs["sheet"] == "lists"  # on request
+    assert read_table(path, sheet=0).attrs["sheet"] == "lists"  # positions: all
+
+
+_HEADER = ["household_id", "乡镇", "家庭人口数", "人均纯收入", "致贫原因"]
+
+
+def test_a_title_above_the_header_is_named_as_the_cause(tmp_path):
+    # registers often carry a title (or merged headings) above the header:
+    # zfb said that every required column was missing, and not where the
+    # header it looked for was
+    from openpyxl import Workbook
+
+    book = Workbook()
+    ws = book.active
+    ws.append(["镇雄县建档立卡贫困户花名册"])
+    ws.merge_cells("A1:E1")
+    ws.append(_HEADER)
+    ws.append(["a", "泼机镇", 3, 2000, "因病"])
+    xlsx = tmp_path / "hh.xlsx"
+    book.save(xlsx)
+    csv = tmp_path / "hh.csv"
+    lines = [
+        "镇雄县建档立卡贫困户花名册,,,,",
+        "",
+        ",".join(_HEADER),
+        "a,泼机镇,3,2000,因病",
+    ]
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for path, row in ((xlsx, 2), (csv, 3)):
+        with pytest.raises(ValidationError) as info:
+            read_households(path)
+        hints = [p for p in info.value.problems if "looks like the header" in p.rule]
+        assert len(hints) == 1, info.value.problems
+        assert hints[0].row == row
+        assert "remove the rows above it" in hints[0].rule
+        assert "household_id" in hints[0].rule and "乡镇" in hints[0].rule
+
+
+def test_a_semicolon_separated_file_is_read(tmp_path):
+    # Excel saves "CSV" with semicolons where the decimal mark is a comma;
+    # zfb read each line as one column and reported every column missing
+    path = tmp_path / "hh.csv"
+    lines = [";".join(_HEADER), "a;泼机镇;3;2000;因病;因学", "b;泼机镇;2;1500;因学"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        read_households(path)
+    (problem,) = info.value.problems  # the row with a value past the header
+    assert problem.row == 2 and "past the header" in problem.column
+    lines[1] = "a;泼机镇;3;2000;因病"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    table = read_households(path)
+    assert table["household_id"].tolist() == ["a", "b"]
+    assert table["size"].tolist() == [3, 2]
+
+
+def test_ids_that_a_spreadsheet_takes_for_formulas_are_refused(tmp_path):
+    # the files zfb writes show such an id as '-H1 (so that Excel runs
+    # nothing), and then it no longer matched: zfb report --matches refused
+    # the matches.csv that zfb match had just written
+    hh = households(household_id=["-H1"])
+    with pytest.raises(ValidationError) as info:
+        validate_households(hh)
+    (problem,) = info.value.problems
+    assert problem.column == "household_id" and "formula" in problem.rule
+    from zfb.io import validate_projects
+
+    projects = pd.DataFrame(
+        {
+            "project_id": ["=P1", "@P2", "+P3", "P4"],
+            "funder": ["F"] * 4,
+            "tags": ["ILL"] * 4,
+            "budget": ["1000"] * 4,
+            "capacity": ["1"] * 4,
+        }
+    )
+    with pytest.raises(ValidationError) as info:
+        validate_projects(projects)
+    assert [p.row for p in info.value.problems] == [2, 3, 4]
+
+
+def test_a_folder_given_as_a_file_is_named_as_a_folder(tmp_path):
+    # it was "no such file", for a folder that is there
+    from zfb import InputError
+
+    folder = tmp_path / "hh.csv"
+    folder.mkdir()
+    with pytest.raises(InputError, match="is a folder, not a file"):
+        read_table(folder)
+    with pytest.raises(InputError, match="no such file"):
+        read_table(tmp_path / "missing.csv")

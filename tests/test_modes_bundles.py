@@ -181,3 +181,23 @@ def test_a_bundle_is_crowdfunded_as_one_unit():
     assert np.allclose(
         pr["need"].fillna(0), bundles.table.set_index("bundle_id")["need"]
     )
+
+
+def test_no_projects_leaves_every_bundle_unmatched(tmp_path):
+    # regression: an IndexError (exit 1, a traceback) when the projects file
+    # held no project, or none that takes bundles
+    from zfb.cli import main
+
+    county = zfb.generate_county(n_households=40, n_projects=3, seed=2)
+    none = county.projects.iloc[:0]
+    result = match_bundles(county.households, none)
+    assert result.matches.empty
+    assert result.bundles["project_id"].isna().all()
+    assert len(result.unmatched) == len(result.bundles)
+    county.households.to_csv(tmp_path / "hh.csv", index=False)
+    none.to_csv(tmp_path / "pj.csv", index=False)
+    out = tmp_path / "out"
+    argv = ["match", "-q", "--mode", "bundle", "--households", str(tmp_path / "hh.csv")]
+    argv += ["--projects", str(tmp_path / "pj.csv"), "--out", str(out)]
+    assert main(argv) == 0
+    assert (out / "run.json").is_file()

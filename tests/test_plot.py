@@ -302,3 +302,24 @@ def test_no_font_found_is_a_config_error(monkeypatch):
     monkeypatch.setattr(plot, "_candidate_paths", lambda: iter(()))
     with pytest.raises(ConfigError, match="pylopdf-fonts-zh-cn"):
         plot.cjk_font_path.__wrapped__()
+
+
+def test_dollar_signs_in_labels_are_drawn_as_text(households, matches):
+    # labels come from the data (townships, a county's own cause names):
+    # matplotlib must not read them as mathtext
+    from matplotlib import cbook
+
+    towns = {"泼机镇": r"$\undefinedmacro$", "芒部镇": "$x^2$"}
+    households = households.assign(township=households["township"].replace(towns))
+    by_town = an.cause_shares(households, by="township")
+    ax = plot.plot_cause_shares_by_township(by_town, ax=new_axes())
+    render(ax)
+    table = an.matches_by_township(households, matches)
+    ax2 = plot.plot_matches_by_township(table, ax=new_axes())
+    render(ax2)
+    shares = an.cause_shares(households).assign(name_zh="$a_b$ 病")
+    ax3 = plot.plot_cause_shares(shares, ax=new_axes())
+    render(ax3)
+    labels = [t for a in (ax, ax2, ax3) for t in all_texts(a) if "$" in t.get_text()]
+    assert len(labels) >= 4
+    assert not [t.get_text() for t in labels if cbook.is_math_text(t.get_text())]

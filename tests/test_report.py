@@ -478,3 +478,31 @@ def test_profiles_and_representativeness_sections():
     row = page.tables["representativeness"][town]
     assert number(row["registered"]) == rep.table.loc[town, "registered"]
     assert number(row["sampled"]) == counts[town]
+
+
+def test_dollar_signs_in_townships_and_funders_render_as_text():
+    # matplotlib reads text between two $ as mathtext: a township named with
+    # dollars once stopped the report with a parse error, and $x^2$ drew a
+    # formula instead of the name
+    from zfb.synth import generate_county
+
+    county = generate_county(600, 10, seed=5)
+    households = county.households.copy()
+    towns = sorted(households["township"].unique())
+    names = {towns[0]: r"$\undefinedmacro$镇", towns[1]: "$x^2$乡", towns[2]: "a$b"}
+    households["township"] = households["township"].replace(names)
+    counts = households["township"].value_counts()
+    registry = (counts * 2 + 1).rename_axis("township")
+    projects = county.projects.assign(funder=r"$\frac{a}$ 基金会")
+    matches = pd.DataFrame(
+        {
+            "household_id": households["household_id"].iloc[:3],
+            "project_id": projects["project_id"].iloc[0],
+            "amount": 100.0,
+            "score": 0.5,
+        }
+    )
+    html = render_report(
+        households, projects=projects, matches=matches, registry=registry
+    )
+    assert r"$\undefinedmacro$镇" in html and "$x^2$乡" in html

@@ -42,8 +42,8 @@ def add_sheet_option(
         flag,
         metavar="NAME_OR_INDEX",
         help=f"the sheet of {what} to read when it is an XLSX workbook: its "
-        "name, or its position counted from 0 (default the first; zfb warns "
-        "when other sheets hold data)",
+        "name, or its position counted from 0 (default the first that is not "
+        "hidden; zfb warns when other sheets shown hold data)",
     )
 
 

@@ -298,7 +298,7 @@ def plot_breakdown(
         import matplotlib.pyplot as plt
 
         ax = plt.gca()
-    from .plot import use_cjk_font
+    from .plot import plain_texts, use_cjk_font
 
     fonts = [use_cjk_font(), "sans-serif"]
     order = table.groupby("cause", sort=False)["households"].sum()
@@ -312,8 +312,8 @@ def plot_breakdown(
     kwargs.setdefault("cmap", "Reds")
     kwargs.setdefault("aspect", "auto")
     image = ax.imshow(grid.to_numpy(dtype=float), **kwargs)
-    ax.set_xticks(np.arange(len(causes)), labels=[names[c] for c in causes])
-    ax.set_yticks(np.arange(len(grid)), labels=[str(v) for v in grid.index])
+    ax.set_xticks(np.arange(len(causes)), labels=plain_texts(names[c] for c in causes))
+    ax.set_yticks(np.arange(len(grid)), labels=plain_texts(grid.index))
     ax.tick_params(axis="x", labelrotation=60, labelfontfamily=fonts)
     ax.tick_params(axis="y", labelfontfamily=fonts)
     bar = ax.figure.colorbar(image, ax=ax)

@@ -36,7 +36,7 @@ from .errors import (
 )
 from .pseudonym import check_id_number, load_secret, mask, pseudonymize
 from .schema import ColumnSpec, _header_key, canonical_header, column_specs
-from .taxonomy import Taxonomy, load_taxonomy, normalize_label
+from .taxonomy import Taxonomy, drop_invisible, load_taxonomy, normalize_label
 
 __all__ = [
     "read_households",
@@ -224,19 +224,29 @@ def _csv_layout(text: str, sep: str, n: int, name: str):
     return header, first - 1, np.asarray(starts, dtype=np.int64)
 
 
+def _separator(first: str, suffix: str) -> str:
+    """The separator the header line ``first`` uses most: a comma, a tab or,
+    from Excel where the decimal mark is a comma, a semicolon; a comma on a
+    tie, a tab for ``.tsv``."""
+    if suffix == ".tsv":
+        return "\t"
+    sep = max((",", "\t", ";"), key=first.count)
+    return "," if first.count(sep) == first.count(",") else sep
+
+
 def _read_csv(path: Path, name: str, suffix: str):
     text, codec = _decode(path.read_bytes(), name)
     if not text.strip():
         raise InputError(f"{name}: the file is empty")
     first = re.search(r"[^\r\n]*\S[^\r\n]*", text).group()
-    sep = "\t" if suffix == ".tsv" or first.count("\t") > first.count(",") else ","
+    sep = _separator(first, suffix)
     skip = _title_lines(text, sep, name)
     if skip:
         source = io.StringIO(text, newline="")
         cut = sum(len(source.readline()) for _ in range(skip))
         text = text[cut:]
         first = re.search(r"[^\r\n]*\S[^\r\n]*", text).group()
-        sep = "\t" if suffix == ".tsv" or first.count("\t") > first.count(",") else ","
+        sep = _separator(first, suffix)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)
@@ -339,6 +349,11 @@ def _check_extra_fields(text: str, sep: str, name: str, skip: int = 0) -> None:
         raise ValidationError(problems)
 
 
+#: Numbers of a worksheet from this size on are not whole numbers exactly as
+#: typed: a float holds every integer only up to 2**53.
+_EXACT_FLOAT = 2.0**53
+
+
 def _cell_text(cell) -> str:
     """A cell of a worksheet as the text pandas would read (an error is "")."""
     value = cell.value
@@ -347,6 +362,10 @@ def _cell_text(cell) -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
+        if abs(value) >= _EXACT_FLOAT:
+            # digits past the 15th or 16th are noise (an ID number typed into
+            # a number cell): keep the number as Excel shows it, 5.3e+17
+            return repr(value)
         return str(int(value)) if value.is_integer() else str(value)
     if isinstance(value, _dt.datetime):
         if value.time() == _dt.time(0):
@@ -370,11 +389,16 @@ def _sheet_has_data(ws) -> bool:
     return next(_sheet_rows(ws), None) is not None
 
 
+def _visible(sheets):
+    """The sheets Excel shows (all of them if every one is hidden)."""
+    return [ws for ws in sheets if ws.sheet_state == "visible"] or list(sheets)
+
+
 def _pick_sheet(sheets, sheet, name: str):
     titles = [ws.title for ws in sheets]
     listed = ", ".join(repr(t) for t in titles)
-    if sheet is None:
-        return sheets[0]
+    if sheet is None:  # the first a person sees: hidden sheets hold lists
+        return _visible(sheets)[0]
     if isinstance(sheet, str):
         if sheet in titles:
             return sheets[titles.index(sheet)]
@@ -407,8 +431,10 @@ def _read_xlsx(path: Path, name: str, sheet: str | int | None):
             raise InputError(f"{name}: the workbook has no worksheet")
         ws = _pick_sheet(sheets, sheet, name)
         others = []
-        if sheet is None and len(sheets) > 1:
-            others = [s.title for s in sheets[1:] if _sheet_has_data(s)]
+        if sheet is None:
+            others = [
+                s.title for s in _visible(sheets) if s is not ws and _sheet_has_data(s)
+            ]
         try:
             records = list(_sheet_rows(ws))
         except Exception as exc:  # a damaged sheet
@@ -425,7 +451,7 @@ def _read_xlsx(path: Path, name: str, sheet: str | int | None):
         listed = ", ".join(repr(t) for t in others)
         warnings.warn(
             f"{name}: the workbook has {len(others) + 1} sheets with data; read "
-            f"the first, {ws.title!r}, and not {listed}. To read another, name "
+            f"the first shown, {ws.title!r}, and not {listed}. To read another, name "
             "it (sheet='NAME' or a 0-based index; --sheet NAME on the command "
             "line); naming the first also silences this warning",
             SheetWarning,
@@ -498,11 +524,13 @@ def read_table(
     ----------
     path : str or path-like
         ``.csv``, ``.txt`` or ``.tsv`` (UTF-8, UTF-8 with BOM, GB18030/GBK or
-        UTF-16; comma- or tab-separated) or ``.xlsx``.
+        UTF-16; separated by commas, tabs or semicolons, the one the header
+        uses most) or ``.xlsx``.
     sheet : str or int, optional
         The worksheet of an XLSX file to read: its name, or its 0-based
         position (a string of digits that is not a sheet's name counts as a
-        position). Default the first; when other sheets hold data too, a
+        position, hidden sheets counted). Default the first sheet that is
+        not hidden; when other sheets shown hold data too, a
         :class:`~zfb.errors.SheetWarning` names them. Not allowed for CSV.
     duplicate_headers : {"error", "keep"}, default "error"
         A header written twice is an error (a :class:`ValidationError` with
@@ -553,8 +581,11 @@ def read_table(
         raise ValueError(
             f"duplicate_headers must be 'error' or 'keep', got {duplicate_headers!r}"
         )
+    if path.is_dir():
+        raise InputError(f"{name}: is a folder, not a file; give the file in it")
     if not path.is_file():
-        raise InputError(f"{name}: no such file")
+        what = "not a regular file" if path.exists() else "no such file"
+        raise InputError(f"{name}: {what}")
     suffix = path.suffix.lower()
     sheet_name = None
     if suffix in (".xlsx", ".xlsm"):
@@ -690,6 +721,22 @@ class _Checker:
         for i in col.index[col.str.len() > limit]:
             self.add(i, self.header(name), col[i], f"is longer than {limit} characters")
 
+    def not_formula(self, name: str) -> None:
+        """An id must not start as a spreadsheet formula does: the files zfb
+        writes show it with a leading ``'`` (:func:`write_table`), and it
+        would no longer match its own row."""
+        col = self.raw[name]
+        for i in col.index[col.str.startswith(_FORMULA_START)]:
+            self.add(
+                i,
+                self.header(name),
+                col[i],
+                f"starts with {col[i][0]!r}, as a spreadsheet formula does: the "
+                "files zfb writes show it as '" + col[i][:1] + "..., and it "
+                "would then not match; give an id that starts with a letter or "
+                "a digit",
+            )
+
     def row_of(self, position: int) -> int:
         """Row of the file a person sees for a 0-based position."""
         if isinstance(self.row_offset, int):
@@ -707,7 +754,7 @@ class _Checker:
                     None,
                     name,
                     "",
-                    f"required column is missing (also accepted: {accepted})",
+                    f"{_MISSING} (also accepted: {accepted})",
                 )
 
     def present(self, name: str) -> bool:
@@ -892,8 +939,11 @@ def _personal_cells(col: pd.Series) -> list[tuple[str, int]]:
 
 
 def _clean_cell(value: str) -> str:
-    text = unicodedata.normalize("NFKC", value) if not value.isascii() else value
-    return text.strip()
+    """A cell as checked: invisible characters removed (:func:`drop_invisible`),
+    NFKC (full-width letters and digits as half-width), stripped."""
+    if value.isascii():
+        return value.strip()
+    return unicodedata.normalize("NFKC", drop_invisible(value)).strip()
 
 
 def _clean_column(col: pd.Series) -> pd.Series:
@@ -931,8 +981,46 @@ def _cause_rule(part: str, exc: UnknownCauseError) -> str:
     return rule
 
 
+#: Rule of a missing required column (see _Checker.require).
+_MISSING = "required column is missing"
+#: Rows below the header searched for the real header, when a required
+#: column is missing (a title or merged headings above it).
+_HEADER_SEARCH = 10
+
+
+def _header_below(checker: _Checker, df: pd.DataFrame) -> None:
+    """When required columns are missing, look for the header in the first
+    rows below the one taken for it (a title above the table, or headings
+    merged over several columns): a problem names that row."""
+    if not any(p.rule.startswith(_MISSING) for p in checker.problems):
+        return
+    known_here = len(checker.headers)
+    for i in range(min(len(df), _HEADER_SEARCH)):
+        cells = [str(v).strip() for v in df.iloc[i] if str(v).strip()]
+        known = [c for c in cells if checker._canonical(c) is not None]
+        if len(known) >= 2 and len(known) > known_here:
+            shown = ", ".join(known[:6]) + (", …" if len(known) > 6 else "")
+            above = checker.row_of(i) - 1
+            rows = "row 1" if above == 1 else f"rows 1 to {above}"
+            checker.problems.append(
+                Problem(
+                    checker.source,
+                    checker.row_of(i),
+                    None,
+                    "",
+                    f"this row looks like the header ({len(known)} known "
+                    f"columns: {shown}), while row {checker.header_row or 1}, "
+                    f"read as the header, names {known_here}: remove the rows "
+                    f"above it ({rows}: a title, or headings merged "
+                    "over several columns) so that the header is the first row",
+                )
+            )
+            return
+
+
 def _finish(checker: _Checker, out: dict[str, pd.Series], df: pd.DataFrame):
     if checker.problems:
+        _header_below(checker, df)
         checker.problems.sort(key=lambda p: (p.row or 0, p.column or ""))
         raise ValidationError(checker.problems)
     table = pd.DataFrame(out, index=df.index)
@@ -1064,6 +1152,7 @@ def validate_households(
     if ids is not None:
         if chk.present("household_id"):
             chk.length("household_id", NAME_MAX)
+            chk.not_formula("household_id")
             given = raw["household_id"]
             for i in given.index[given.map(_looks_like_id_number)]:
                 chk.add(
@@ -1231,6 +1320,7 @@ def validate_projects(
         chk.not_empty(name)
     if chk.present("project_id"):
         chk.unique("project_id")
+        chk.not_formula("project_id")
 
     def resolve_tag(label: str) -> str:
         if tax.is_cause(label):

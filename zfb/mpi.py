@@ -775,6 +775,12 @@ def _fonts() -> list[str]:
     return [use_cjk_font(), "sans-serif"]
 
 
+def _plain(label: object) -> str:
+    from .plot import plain_text
+
+    return plain_text(label)
+
+
 def _axes(ax: Axes | None) -> Axes:
     if ax is not None:
         return ax
@@ -817,7 +823,7 @@ def plot_mpi_contributions(
     kwargs.setdefault("color", "#2e86c1")
     y = np.arange(len(data))
     bars = ax.barh(y, data.to_numpy(), **kwargs)
-    ax.set_yticks(y, labels=[_label(n, lang) for n in data.index])
+    ax.set_yticks(y, labels=[_plain(_label(n, lang)) for n in data.index])
     ax.invert_yaxis()
     ax.bar_label(bars, labels=[f"{v:.1f}%" for v in data], padding=2)
     xlabel = {"zh": "对M0的贡献(%)", "en": "contribution to M0 (%)"}
@@ -873,7 +879,7 @@ def plot_mpi_by_group(
     kwargs.setdefault("color", "#c0392b")
     y = np.arange(len(data))
     ax.barh(y, data.to_numpy(), **kwargs)
-    ax.set_yticks(y, labels=[str(v) for v in data.index])
+    ax.set_yticks(y, labels=[_plain(v) for v in data.index])
     ax.invert_yaxis()
     ax.axvline(getattr(result, measure), color="0.3", linestyle="--", linewidth=1)
     names = {

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,6 +35,8 @@ __all__ = [
     "plot_cause_shares",
     "plot_cause_shares_by_township",
     "plot_matches_by_township",
+    "plain_text",
+    "plain_texts",
     "use_cjk_font",
 ]
 
@@ -196,14 +198,35 @@ def _say(key: str, lang: str) -> str:
     return {"zh": zh, "en": en, "both": f"{zh} {en}"}[lang]
 
 
+def plain_text(value: object) -> str:
+    """A label from the data as matplotlib draws it verbatim.
+
+    Matplotlib reads the text between two ``$`` as a formula (mathtext): a
+    township named ``$x^2$`` would be drawn as a formula, and one that is not
+    valid mathtext stops the drawing with an error. Each ``$`` is escaped as
+    ``\\$``, which matplotlib draws as a plain dollar sign.
+
+    Examples
+    --------
+    >>> plain_text("$x^2$乡")
+    '\\\\$x^2\\\\$乡'
+    """
+    return str(value).replace("$", r"\$")
+
+
+def plain_texts(values: Iterable[object]) -> list[str]:
+    """:func:`plain_text` of each value."""
+    return [plain_text(v) for v in values]
+
+
 def _cause_labels(shares: pd.DataFrame, lang: str, sep: str = " ") -> list[str]:
     zh = shares["name_zh"].astype(str)
     en = shares["name_en"].astype(str)
     if lang == "zh":
-        return zh.tolist()
+        return plain_texts(zh)
     if lang == "en":
-        return en.tolist()
-    return (zh + sep + en).tolist()
+        return plain_texts(en)
+    return plain_texts(zh + sep + en)
 
 
 def _group_columns(shares: pd.DataFrame) -> list[str]:
@@ -351,6 +374,7 @@ def plot_cause_shares_by_township(
     )
     rows = shares[by].drop_duplicates().tolist()
     table = table.reindex(index=rows, columns=order.index, fill_value=0.0)
+    table.index = plain_texts(table.index)
     table.columns = _cause_labels(names.reset_index(), lang, sep="\n")
     ax = _current_axes(ax)
     kwargs.setdefault("cmap", "YlOrRd")
@@ -436,7 +460,7 @@ def plot_matches_by_township(
             padding=2,
             fontsize="small",
         )
-        ax.set_yticks(y, labels=table["township"].astype(str).tolist())
+        ax.set_yticks(y, labels=plain_texts(table["township"]))
         ax.invert_yaxis()
         ax.set_xlabel(_say("households", lang))
         ax.set_ylabel("")

@@ -762,14 +762,14 @@ def plot_profiles(
         ax = plt.gca()
     from matplotlib.ticker import PercentFormatter
 
-    from .plot import use_cjk_font
+    from .plot import plain_texts, use_cjk_font
 
     fonts = [use_cjk_font(), "sans-serif"]
     data = description.sort_values("share", ascending=False)
     y = np.arange(len(data))
     kwargs.setdefault("color", "#8e44ad")
     ax.barh(y, data["share"].to_numpy(), **kwargs)
-    ax.set_yticks(y, labels=data[f"description_{lang}"].tolist())
+    ax.set_yticks(y, labels=plain_texts(data[f"description_{lang}"]))
     ax.invert_yaxis()
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     label = {"zh": "户数占比", "en": "share of households"}[lang]

@@ -535,14 +535,14 @@ def plot_coverage(
         ax = plt.gca()
     from matplotlib.ticker import PercentFormatter
 
-    from .plot import use_cjk_font
+    from .plot import plain_texts, use_cjk_font
 
     fonts = [use_cjk_font(), "sans-serif"]
     table = result.table
     y = np.arange(len(table))
     kwargs.setdefault("color", "#27ae60")
     ax.barh(y, table["coverage"].to_numpy(), **kwargs)
-    ax.set_yticks(y, labels=[str(v) for v in table.index])
+    ax.set_yticks(y, labels=plain_texts(table.index))
     ax.invert_yaxis()
     ax.axvline(result.coverage, color="0.3", linestyle="--", linewidth=1)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))

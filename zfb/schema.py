@@ -74,8 +74,9 @@ def header_map(table: str) -> dict[str, str]:
     """Map every accepted header (normalised) to its canonical column name.
 
     Headers are compared after NFKC normalisation, case folding and removal
-    of spaces and underscores, so ``"Household ID"``, ``"household_id"`` and
-    ``"HOUSEHOLDID"`` are one header, and full-width brackets equal half-width.
+    of spaces, underscores and invisible characters, so ``"Household ID"``,
+    ``"household_id"`` and ``"HOUSEHOLDID"`` are one header, and full-width
+    brackets equal half-width.
     """
     out: dict[str, str] = {}
     for name, spec in column_specs(table).items():
@@ -102,6 +103,11 @@ def columns_markdown() -> str:
         "ID numbers or phone numbers: that is a problem too, so that such numbers",
         "cannot pass under another header (in a households file, name the column",
         "`id_number` or `phone`; else remove it).",
+        "",
+        "Every value is read after NFKC normalisation (full-width letters and",
+        "digits as half-width), without the spaces around it and without",
+        "invisible characters (zero-width spaces and joiners, direction marks,",
+        "soft hyphens), so that two values that look the same are the same.",
         "",
     ]
     for table in TABLES:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
+import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +28,13 @@ import pandas as pd
 
 from .errors import Problem, UnknownCauseError, ValidationError
 
-__all__ = ["Taxonomy", "load_taxonomy", "normalize_label", "REGISTRY_OPTIONS"]
+__all__ = [
+    "Taxonomy",
+    "drop_invisible",
+    "load_taxonomy",
+    "normalize_label",
+    "REGISTRY_OPTIONS",
+]
 
 #: The thirteen cause options of the national registry (全国扶贫开发信息系统).
 REGISTRY_OPTIONS: tuple[str, ...] = (
@@ -59,14 +67,38 @@ _CAUSE_COLUMNS = [
 _NEED_COLUMNS = ["code", "name_zh", "name_en", "aliases", "typical_amount"]
 
 
+@functools.cache
+def _invisible() -> re.Pattern[str]:
+    chars = (chr(c) for c in range(sys.maxunicode + 1))
+    found = "".join(c for c in chars if unicodedata.category(c) == "Cf")
+    return re.compile(f"[{re.escape(found)}]")
+
+
+def drop_invisible(text: str) -> str:
+    """Text without its invisible format characters (Unicode category Cf).
+
+    Zero-width spaces and joiners, direction marks and overrides, word
+    joiners, soft hyphens and a byte-order mark inside the text show nothing,
+    yet make ``"H1"`` and ``"H1\u200b"`` two values. They come with text
+    pasted from web pages and chats.
+
+    Examples
+    --------
+    >>> drop_invisible("H\u200b1\u200f")
+    'H1'
+    """
+    return text if text.isascii() else _invisible().sub("", text)
+
+
 def normalize_label(label: str) -> str:
     """Return the form of a label used for look-ups.
 
-    Full-width characters become half-width (NFKC), case is folded and
+    Full-width characters become half-width (NFKC), case is folded,
+    invisible characters (:func:`drop_invisible`) are removed and
     surrounding or repeated white space is dropped, so that ``"ＩＬＬ"``,
-    ``" ill "`` and ``"ILL"`` are the same label.
+    ``" ill "``, ``"ILL\u200b"`` and ``"ILL"`` are the same label.
     """
-    text = unicodedata.normalize("NFKC", str(label)).casefold()
+    text = unicodedata.normalize("NFKC", drop_invisible(str(label))).casefold()
     return " ".join(text.split())
 
 

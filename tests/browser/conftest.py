@@ -68,9 +68,9 @@ def start_server(tmp: Path, *, data=None, db=None, attempts: int = 3) -> Server:
         log = tmp / f"voila-{port}.log"
         with open(log, "wb") as sink:
             process = subprocess.Popen(
-                voila_command(folder, port=port, token=TOKEN),
+                voila_command(folder, port=port),
                 cwd=folder,
-                env=dashboard_env(data=data, db=db),
+                env=dashboard_env(data=data, db=db, token=TOKEN),
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

@@ -117,11 +117,15 @@ def voila_command(
     notebooks: str | os.PathLike,
     *,
     port: int,
-    token: str,
     host: str = "127.0.0.1",
     preheat: bool = False,
 ) -> list[str]:
     """The Voila command line that serves a folder of dashboards.
+
+    A browser must give a token (``?token=`` once, then a cookie). The token
+    is not on the command line, which every user of the machine sees in the
+    list of processes: Voila reads it from ``JUPYTER_TOKEN`` in its
+    environment (:func:`dashboard_env`), and makes a random one without it.
 
     Parameters
     ----------
@@ -130,8 +134,6 @@ def voila_command(
         at ``/voila/render/NAME.ipynb``).
     port : int
         Port to listen on; Voila fails rather than move to another one.
-    token : str
-        The token a browser must give (``?token=`` once, then a cookie).
     host : str, default "127.0.0.1"
         Address to listen on.
     preheat : bool, default False
@@ -151,7 +153,7 @@ def voila_command(
         f"--port={int(port)}",
         f"--Voila.ip={host}",
         "--Voila.port_retries=0",
-        f"--token={token}",
+        "--Voila.auto_token=True",  # the token of JUPYTER_TOKEN, else a random one
         "--show_tracebacks=False",
         "--VoilaConfiguration.allow_template_override=NO",
         "--VoilaConfiguration.allow_theme_override=NO",
@@ -170,13 +172,28 @@ def dashboard_env(
     db: str | None = None,
     matches: str | os.PathLike | None = None,
     registry: str | os.PathLike | None = None,
+    token: str | None = None,
 ) -> dict[str, str]:
     """Environment of the Voila process: what the kernels inherit.
 
     ``MPLBACKEND`` is removed (with it, charts drawn by notebooks vanish).
+    ``token``, when given, is the token a browser must give, as
+    ``JUPYTER_TOKEN`` (a ``JUPYTER_TOKEN_FILE`` of ``base`` is dropped):
+    the environment of a process is private to its user, where its
+    arguments are not.
+
+    Raises
+    ------
+    ValueError
+        If ``token`` is empty: Voila would then require none.
     """
     env = dict(os.environ if base is None else base)
     env.pop("MPLBACKEND", None)
+    if token is not None:
+        if not token:
+            raise ValueError("the token must not be empty: Voila would require none")
+        env.pop("JUPYTER_TOKEN_FILE", None)
+        env["JUPYTER_TOKEN"] = token
     pairs = (
         (ENV_DATA, data),
         (ENV_DB, db),
@@ -271,8 +288,10 @@ def serve(
     else:
         print("  county: the sample county (data/sample)", file=out)
     out.flush()
-    cmd = voila_command(folder, port=port, token=token, preheat=preheat)
-    env = dashboard_env(data=data, db=db, matches=matches, registry=registry)
+    cmd = voila_command(folder, port=port, preheat=preheat)
+    env = dashboard_env(
+        data=data, db=db, matches=matches, registry=registry, token=token
+    )
     process = subprocess.Popen(cmd, cwd=folder, env=env, start_new_session=True)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -323,7 +342,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--token",
-        help="the token to require (default: a fresh random one, printed)",
+        help="the token to require (default: a fresh random one, printed); "
+        "one given here is seen by every user of the machine in the list of "
+        "processes",
     )
     p.add_argument(
         "--notebooks",

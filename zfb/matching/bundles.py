@@ -624,9 +624,8 @@ def match_bundles(
     proj_of = np.full(n_b, -1, dtype=np.int64)
     proj_of[b[chosen]] = p[chosen]
     table = bundles.table.assign(
-        project_id=pd.array(
-            np.where(proj_of >= 0, pid[np.maximum(proj_of, 0)], None), dtype="str"
-        ),
+        # position -1 (no project) picks the None at the end: no project needed
+        project_id=pd.array(np.append(pid, None)[proj_of], dtype="str"),
         amount=np.bincount(
             b[chosen], weights=be["amount"].to_numpy(float)[chosen], minlength=n_b
         ),
