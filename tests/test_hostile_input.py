@@ -292,23 +292,25 @@ def test_a_hidden_first_sheet_is_not_the_one_read(tmp_path):
 _HEADER = ["household_id", "乡镇", "家庭人口数", "人均纯收入", "致贫原因"]
 
 
-def test_a_title_above_the_header_is_named_as_the_cause(tmp_path):
-    # registers often carry a title (or merged headings) above the header:
-    # zfb said that every required column was missing, and not where the
-    # header it looked for was
+def test_merged_headings_above_the_header_are_named_as_the_cause(tmp_path):
+    # registers often carry merged headings over groups of columns above the
+    # header: zfb said that every required column was missing, and not where
+    # the header it looked for was (a lone title row is left out, see
+    # test_io.py's test_title_rows_above_the_header_are_left_out)
     from openpyxl import Workbook
 
     book = Workbook()
     ws = book.active
-    ws.append(["镇雄县建档立卡贫困户花名册"])
-    ws.merge_cells("A1:E1")
+    ws.append(["基本情况", None, None, "收入与致贫原因", None])
+    ws.merge_cells("A1:C1")
+    ws.merge_cells("D1:E1")
     ws.append(_HEADER)
     ws.append(["a", "泼机镇", 3, 2000, "因病"])
     xlsx = tmp_path / "hh.xlsx"
     book.save(xlsx)
     csv = tmp_path / "hh.csv"
     lines = [
-        "镇雄县建档立卡贫困户花名册,,,,",
+        "基本情况,,,收入与致贫原因,",
         "",
         ",".join(_HEADER),
         "a,泼机镇,3,2000,因病",
@@ -322,6 +324,13 @@ def test_a_title_above_the_header_is_named_as_the_cause(tmp_path):
         assert hints[0].row == row
         assert "remove the rows above it" in hints[0].rule
         assert "household_id" in hints[0].rule and "乡镇" in hints[0].rule
+    # a lone title over the header is left out
+    title = tmp_path / "title.csv"
+    title.write_text(
+        "镇雄县建档立卡贫困户花名册,,,,\n" + "\n".join(lines[1:]) + "\n",
+        encoding="utf-8",
+    )
+    assert read_households(title)["household_id"].tolist() == ["a"]
 
 
 def test_a_semicolon_separated_file_is_read(tmp_path):
