@@ -169,3 +169,22 @@ def test_serve_prints_the_address_first_and_stops_cleanly(tmp_path):
     assert status == 0
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(f"{base}voila/static/voila.js", timeout=5)
+
+
+def test_a_relative_store_path_is_the_users_and_must_exist(tmp_path, monkeypatch):
+    # Voila runs in the dashboards' folder: a relative --db made an empty
+    # store there and served nothing
+    from zfb.cli import main
+    from zfb.dashboards.serve import _store_url
+    from zfb.store import open_store
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["serve", "--db", "county.sqlite", "--port", "0"]) == 2
+    assert not (dashboards_dir() / "county.sqlite").exists()
+    assert not (tmp_path / "county.sqlite").exists()
+    with open_store("county.sqlite"):
+        pass
+    url, shown = _store_url("county.sqlite")
+    assert url == f"sqlite:///{tmp_path / 'county.sqlite'}" == shown
+    url, shown = _store_url("postgresql://zfb:s3cret@127.0.0.1:5432/county")
+    assert "s3cret" in url and "s3cret" not in shown

@@ -273,6 +273,8 @@ def serve(
     for the parameters; ``port`` 0 picks a free port.
     """
     out = out or sys.stdout
+    if db:
+        db, shown = _store_url(db)
     folder = Path(notebooks) if notebooks else dashboards_dir()
     port = free_port() if port == 0 else port
     token = token or secrets.token_urlsafe(24)
@@ -282,7 +284,7 @@ def serve(
         if (folder / d.notebook).is_file():
             print(f"  {d.title} ({d.audience}): {base}{d.path()}", file=out)
     if db:
-        print(f"  store: {db}", file=out)
+        print(f"  store: {shown}", file=out)
     elif data:
         print(f"  county: {data}", file=out)
     else:
@@ -357,6 +359,32 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         help="keep one executed kernel ready per dashboard (faster first load; "
         "each pooled kernel shows the data as it was when it started)",
     )
+
+
+def _store_url(db: str) -> tuple[str, str]:
+    """The store's URL for the kernels, and as it may be shown.
+
+    Voila runs in the dashboards' folder, so a SQLite path is made absolute
+    here, against the folder ``zfb serve`` was started in; it must name an
+    existing store (opening a missing one would make an empty store). The
+    shown URL hides a password.
+
+    Raises
+    ------
+    ConfigError
+        If a SQLite store does not exist.
+    StoreError
+        If the URL cannot be read.
+    """
+    from ..store.engine import resolve_url
+
+    url = resolve_url(db)
+    if url.get_backend_name() == "sqlite" and not Path(url.database).is_file():
+        raise ConfigError(
+            f"--db {db}: no store at {url.database}; make one with "
+            f"`zfb import FILE --db {db}` first"
+        )
+    return url.render_as_string(hide_password=False), url.render_as_string()
 
 
 def _run(args: argparse.Namespace) -> int:
