@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -450,3 +452,62 @@ def test_gap_is_a_ratio_and_reaches_the_solver(sample, tmp_path):
     manifest = json.loads((tmp_path / "o" / "run.json").read_text(encoding="utf-8"))
     assert manifest["options"]["mip_gap"] == 0.01
     assert manifest["gap"] <= 0.01
+
+
+def test_many_problems_are_counted_by_rule_and_written_whole(sample, tmp_path):
+    # a matches file of another county gave one line per row (19,394 lines)
+    raw = pd.read_csv(sample / "households.csv", dtype=str, keep_default_na=False)
+    raw.loc[:79, "size"] = "x"
+    raw.loc[80:89, "township"] = ""
+    bad = tmp_path / "households.csv"
+    raw.to_csv(bad, index=False)
+    res = run("validate", str(bad))
+    assert res.returncode == 2
+    lines = res.stderr.splitlines()
+    assert "90 problem(s) found" in lines[0]
+    listed = [line for line in lines if line.startswith(f"  {bad}, row ")]
+    assert len(listed) == 50
+    assert "... and 40 more, by rule:" in res.stderr
+    assert "30 x size: must be a number" in res.stderr
+    assert "10 x " in res.stderr and "--problems" in res.stderr
+    out = tmp_path / "problems.csv"
+    res = run("validate", str(bad), "--problems", str(out))
+    assert res.returncode == 2 and f"every problem: {out}" in res.stderr
+    every = pd.read_csv(out)
+    assert every.columns.tolist() == ["file", "row", "column", "value", "rule"]
+    assert len(every) == 90 and every["row"].min() == 2
+
+
+def test_ctrl_c_stops_a_long_solve_promptly(sample, tmp_path):
+    # HiGHS held Ctrl-C until its integer program ended, and zfb said exit 2
+    out = tmp_path / "out"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "zfb.cli", "match", "-q", "--gap", "0",
+         "--households", str(sample / "households.csv"),
+         "--projects", str(sample / "projects.csv"), "--out", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(4)  # reading and the eligible pairs take about a second
+    sent = time.perf_counter()
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=60)
+    waited = time.perf_counter() - sent
+    if child.returncode == 0:
+        pytest.skip("the solve ended before the signal; nothing to interrupt")
+    assert child.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert waited < 3, f"Ctrl-C took {waited:.1f} s"
+    assert not (out / "matches.csv").exists()
+    assert not list(out.glob(".zfb-run-*")) if out.exists() else True
+
+
+def test_a_closed_pipe_is_not_an_error():
+    child = subprocess.Popen(
+        [sys.executable, "-m", "zfb.cli", "causes"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    child.stdout.readline()
+    child.stdout.close()
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=60) == 0, err
+    assert "Broken pipe" not in err and "Traceback" not in err

@@ -1,8 +1,9 @@
 """Command-line options shared by the ``zfb`` subcommands, and what they give.
 
 ``zfb/cli.py`` and ``zfb/store/commands.py`` both take a county's extra causes
-(``--causes``), its township list (``--townships``) and the sheet of a
-workbook (``--sheet``); the options are declared and read here, once.
+(``--causes``), its township list (``--townships``), the sheet of a workbook
+(``--sheet``) and where to write the problems of bad input (``--problems``);
+the options are declared and read here, once.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ __all__ = ["add_county_options", "add_sheet_option", "taxonomy_of", "townships_o
 
 
 def add_county_options(p: argparse.ArgumentParser) -> None:
-    """Add ``--causes`` and ``--townships`` to a subcommand."""
+    """Add ``--causes`` and ``--townships`` to a subcommand, and
+    ``--problems`` (where to write every problem of bad input)."""
     p.add_argument(
         "--causes",
         action="append",
@@ -27,6 +29,13 @@ def add_county_options(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="CSV whose 'name' column lists the county's townships; any other "
         "township is an error",
+    )
+    p.add_argument(
+        "--problems",
+        metavar="OUT",
+        help="when the input is bad, also write every problem to this CSV or "
+        "XLSX file (file, row, column, value, rule), to fix a large file in a "
+        "spreadsheet; only the first 50 are printed",
     )
 
 

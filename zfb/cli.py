@@ -1,7 +1,8 @@
 """The ``zfb`` command line: a thin layer over the library's functions.
 
 Exit status: 0 on success, 2 on bad input (the problems on standard error, no
-traceback), 1 on an unexpected failure.
+traceback), 1 on an unexpected failure, 130 when interrupted (Ctrl-C) and 143
+when terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_TERMINATED = 128 + 15  # SIGTERM, as a shell reports it
+EXIT_INTERRUPTED = 128 + 2  # SIGINT (Ctrl-C)
 
 
 def _from_store(args) -> bool:
@@ -387,6 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["households", "projects"],
         help="what the file holds (default: guessed from its headers)",
     )
+
     p.add_argument(
         "--mapping",
         metavar="NAME_OR_FILE",
@@ -546,6 +549,40 @@ def _show_warning(command: str, show):
     return showwarning
 
 
+#: Problems printed one by one; the others are counted by rule.
+PROBLEMS_SHOWN = 50
+
+
+def _print_problems(args, exc: ValidationError) -> None:
+    """Every problem, or the first PROBLEMS_SHOWN and the rest counted by
+    rule; all of them to ``--problems FILE`` when given."""
+    from collections import Counter
+
+    n = len(exc.problems)
+    print(
+        f"zfb {args.command}: error: {n} problem(s) found; nothing was written:",
+        file=sys.stderr,
+    )
+    for problem in exc.problems[:PROBLEMS_SHOWN]:
+        print(f"  {problem}", file=sys.stderr)
+    rest = exc.problems[PROBLEMS_SHOWN:]
+    if rest:
+        print(f"  ... and {len(rest)} more, by rule:", file=sys.stderr)
+        rules = Counter(f"{p.column}: {p.rule}" for p in rest)
+        for rule, count in rules.most_common(10):
+            print(f"    {count} x {rule}", file=sys.stderr)
+        if len(rules) > 10:
+            print(f"    and {len(rules) - 10} other rules", file=sys.stderr)
+    path = getattr(args, "problems", None)
+    if path:
+        from .io import write_table
+
+        write_table(exc.to_frame(), path)
+        print(f"  every problem: {path}", file=sys.stderr)
+    elif rest:
+        print("  (--problems OUT.csv writes every one)", file=sys.stderr)
+
+
 class _Terminated(BaseException):
     """SIGTERM arrived: unwind, so that nothing is left half-written."""
 
@@ -587,26 +624,26 @@ def _main(argv: Sequence[str] | None) -> int:
             warnings.showwarning = _show_warning(args.command, warnings.showwarning)
             return args.func(args)
     except ValidationError as exc:
-        n = len(exc.problems)
-        print(
-            f"zfb {args.command}: error: {n} problem(s) found; nothing was written:",
-            file=sys.stderr,
-        )
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+        _print_problems(args, exc)
         return EXIT_BAD_INPUT
     except ZfbError as exc:
         print(f"zfb {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # the reader went away (zfb causes | head): say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except (OSError, UnicodeDecodeError) as exc:
         # a file or folder given on the command line cannot be read or written
         print(f"zfb {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print(f"zfb {args.command}: interrupted", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except BrokenPipeError:
-        return EXIT_OK
+        print(
+            f"zfb {args.command}: interrupted; files it had not finished were not "
+            "written",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

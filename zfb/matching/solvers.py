@@ -29,8 +29,10 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -293,7 +295,76 @@ def _highs():
                     os.close(saved)
                     os.close(null)
     model.setOptionValue("output_flag", False)
+    # a signal noted by _signals stops the solver at its next check
+    for event in (model.cbSimplexInterrupt, model.cbIpmInterrupt, model.cbMipInterrupt):
+        event.subscribe(_interrupt_if_signalled)
     return model
+
+
+#: Signals received during a solve, and the handlers they are passed on to
+#: (see :func:`_signals`).
+_PENDING: list[int] = []
+_HANDLERS: dict[int, object] = {}
+
+
+def _interrupt_if_signalled(event) -> None:
+    if _PENDING:
+        event.interrupt()
+
+
+def _note_signal(signum, frame) -> None:
+    _PENDING.append(signum)
+
+
+def _pass_on_signal() -> bool:
+    """After a HiGHS run: pass a signal that arrived on to the handler that
+    was in place (which raises ``KeyboardInterrupt`` for Ctrl-C); return
+    whether one arrived, cutting the run short."""
+    if not _PENDING:
+        return False
+    signum = _PENDING[0]
+    _PENDING.clear()
+    handler = _HANDLERS.get(signum)
+    if callable(handler):
+        handler(signum, None)
+    elif handler == signal.SIG_DFL:
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+    return True
+
+
+@contextlib.contextmanager
+def _signals():
+    """Let Ctrl-C (SIGINT) and SIGTERM stop a solve within a fraction of a
+    second.
+
+    While HiGHS runs, Python cannot run a signal's handler, so a Ctrl-C
+    waited for the end of the integer program. Here a signal is only noted;
+    HiGHS' interrupt callbacks stop the solver at its next check, and when
+    control is back in Python the handler that was in place runs
+    (``KeyboardInterrupt`` for Ctrl-C, the command line's own for SIGTERM,
+    or the system's default action). A handler that returns lets the solve
+    go on, with the interrupted run counted as cut short. Outside the main
+    thread, where handlers cannot be set, and for an ignored signal, nothing
+    changes.
+    """
+    if threading.current_thread() is not threading.main_thread() or _HANDLERS:
+        yield
+        return
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(signum)
+        if handler not in (signal.SIG_IGN, None):
+            _HANDLERS[signum] = handler
+            signal.signal(signum, _note_signal)
+    try:
+        yield
+    finally:
+        for signum, handler in _HANDLERS.items():
+            signal.signal(signum, handler)
+        _HANDLERS.clear()
+        pending, _PENDING[:] = _PENDING[:1], []
+        for signum in pending:  # arrived after the last run: its own handler
+            signal.raise_signal(signum)
 
 
 class _Program:
@@ -401,6 +472,7 @@ class _Program:
         if k > PRESOLVE_MAX_EDGES:
             model.setOptionValue("presolve", "off")
         model.run()
+        cut = _pass_on_signal()
         info = model.getInfo()
         status = model.getModelStatus()
         logger.debug(
@@ -411,7 +483,7 @@ class _Program:
             info.mip_dual_bound,
             info.mip_node_count,
         )
-        stopped = status == highspy.HighsModelStatus.kTimeLimit
+        stopped = cut or status == highspy.HighsModelStatus.kTimeLimit
         if info.primal_solution_status != 2:  # no feasible solution
             return None, float("inf"), stopped
         x = np.asarray(model.getSolution().col_value) > 0.5
@@ -546,6 +618,18 @@ def solve_mip(
     .. [5] D. Pisinger and S. Ropke, "Large neighborhood search", in
        *Handbook of Metaheuristics*, Springer, 2010, 399-419.
     """
+    with _signals():
+        return _solve_mip(
+            h, p, score, amount, capacity, budget, bind, time_limit=time_limit,
+            colgen_min_edges=colgen_min_edges, core_delta=core_delta,
+            improve_passes=improve_passes, mip_gap=mip_gap,
+        )  # fmt: skip
+
+
+def _solve_mip(
+    h, p, score, amount, capacity, budget, bind, *, time_limit, colgen_min_edges,
+    core_delta, improve_passes, mip_gap,
+) -> Solution:  # fmt: skip
     start = time.perf_counter()
     n_e = len(h)
     if n_e == 0:
@@ -590,6 +674,7 @@ def solve_mip(
     for rounds in range(1, MAX_ROUNDS + 1):
         master.setOptionValue("time_limit", max(left(), 1.0))
         master.run()
+        stopped |= _pass_on_signal()
         sol = master.getSolution()
         solved = master.getModelStatus() == highspy.HighsModelStatus.kOptimal
         if not sol.dual_valid:
