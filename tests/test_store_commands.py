@@ -292,3 +292,59 @@ def test_a_match_run_keeps_what_the_store_holds(store_url, county, tmp_path):
         now = view(s, "matches", Role.administrator()).set_index("match_id")
     assert now.loc[accepted["match_id"], "status"] == "accepted"
     assert now.loc[declined["match_id"], "status"] == "declined"
+
+
+def test_crowdfunding_and_the_report_read_the_store(store_url, county, tmp_path):
+    # pledges and matches kept in the store were left out without a word
+    from zfb.store import add_pledge
+
+    for path in county:
+        assert _zfb(["import", str(path), "--db", store_url])[0] == 0
+    households = load_households(store_url)
+    first = households["household_id"].iloc[0]
+    project = load_projects(store_url)["project_id"].iloc[0]
+    with open_store(store_url) as s:
+        add_pledge(s, funder="某捐赠人", amount=300.0, actor="t", household_id=first)
+        add_pledge(s, funder="某捐赠人", amount=500.0, actor="t", project_id=project)
+    out = tmp_path / "crowd"
+    code, text = _zfb(
+        ["match", "--db", store_url, "--mode", "crowdfunding", "--out", str(out)]
+        + ["--as-of", "2016-06-01", "-q"]
+    )
+    assert code == 0, text
+    assert "1 pledges to households (1 pledges to projects are not read here)" in text
+    pledged = pd.read_csv(out / "pledges.csv", dtype=str)
+    assert first in set(pledged["household_id"])
+
+    single = tmp_path / "single"
+    code, text = _zfb(["match", "--db", store_url, "--out", str(single), "-q"])
+    assert code == 0, text
+    assert "new proposals" in text and "{" not in text
+    report = tmp_path / "r.html"
+    code, text = _zfb(["report", "--db", store_url, "--out", str(report)])
+    assert code == 0, text
+    n = len(pd.read_csv(single / "matches.csv"))
+    assert f"the store: {n} matches" in text
+
+
+def test_a_store_without_projects_cannot_be_matched(store_url, county, tmp_path):
+    assert _zfb(["import", str(county[0]), "--db", store_url])[0] == 0
+    code, text = _zfb(["match", "--db", store_url, "--out", str(tmp_path / "o")])
+    assert code == 2 and "the store holds no projects" in text
+
+
+def test_an_export_with_personal_data_warns_on_standard_error(
+    store_url, county, tmp_path
+):
+    from zfb.cli import main
+
+    assert _zfb(["import", str(county[0]), "--db", store_url])[0] == 0
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(
+            ["export", "households", "--db", store_url, "--personal"]
+            + ["--out", str(tmp_path / "h.csv")]
+        )
+    assert code == 0
+    assert "warning" not in out.getvalue()
+    assert err.getvalue().startswith("zfb export: warning:")

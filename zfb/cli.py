@@ -210,6 +210,12 @@ def cmd_match(args) -> int:
     t0 = time.perf_counter()
     households = _read_households(args)
     projects = _read_projects(args)
+    if projects.empty and args.projects is None:
+        raise InputError(
+            "the store holds no projects (is the --db path right?); import a "
+            "projects file first with `zfb import FILE --db URL`, or give "
+            "--projects FILE"
+        )
     t_read = time.perf_counter() - t0
     _check_out_dir(Path(args.out))
     options = options_from_args(args)
@@ -226,11 +232,22 @@ def cmd_match(args) -> int:
             f"or delivered match, kept as it is; {len(options['exclude'])} declined "
             "pairs are not proposed again"
         )
+    pledges = None
+    crowd = args.mode == "crowdfunding" or getattr(args, "bundle_crowdfund", False)
+    if crowd and _from_store(args) and not args.pledges:
+        from .store.commands import load_pledges
+
+        pledges, to_projects = load_pledges(args.db)
+        line = f"the store: {len(pledges)} pledges to households"
+        if to_projects:
+            line += f" ({to_projects} pledges to projects are not read here)"
+        print(line)
     result = run_mode(
         args.mode,
         households,
         projects,
         taxonomy=taxonomy_of(args),
+        pledges=pledges,
         options=options,
     )
     about = {
@@ -260,7 +277,12 @@ def cmd_match(args) -> int:
         from .store.commands import save_match_result
 
         saved = save_match_result(args.db, result.tables["matches.csv"])
-        print(f"stored the matches as proposals: {saved}")
+        print(
+            f"the store: {saved['proposed']} new proposals, "
+            f"{saved.get('proposed_again', 0)} proposed again, {saved['updated']} "
+            f"updated, {saved['withdrawn']} withdrawn (no longer proposed), "
+            f"{saved['kept']} decided by people and kept"
+        )
     for line in result.lines:
         print(line)
     if not args.quiet:
@@ -282,6 +304,14 @@ def cmd_report(args) -> int:
         _read_projects(args) if args.projects or args.households is None else None
     )
     matches = None
+    if not args.matches and args.households is None and _from_store(args):
+        from .store.commands import load_matches
+
+        matches = load_matches(args.db)  # the proposed and held ones
+        print(
+            f"the store: {len(matches)} matches (proposed, accepted, funded or "
+            "delivered)"
+        )
     if args.matches:
         matches = validate_matches(
             read_table(args.matches, duplicate_headers="keep"),

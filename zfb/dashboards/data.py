@@ -185,24 +185,16 @@ def read_matches(
 
 
 def _from_store(db: str, taxonomy: Taxonomy) -> CountyData:
-    from ..store import Role, match_book, open_store, view
-    from ..store.commands import load_households, load_projects
+    from ..store import match_book, open_store
+    from ..store.commands import load_households, load_matches, load_projects
 
     households = load_households(db)
     projects = load_projects(db)
     with open_store(db) as store:
-        stored = view(store, "matches", Role.administrator())
         book = match_book(store, BOOK_STATUSES)
         shown = store.url
-    if len(stored):
-        stored = stored[stored["status"].isin(LIVE_STATUSES)].reset_index(drop=True)
-        for col in ("amount", "score"):
-            stored[col] = pd.to_numeric(stored[col], errors="coerce").astype("float64")
-        if "explanation" not in stored:
-            stored["explanation"] = ""
-        stored["explanation"] = stored["explanation"].fillna("").astype("str")
-        matches = stored
-    else:
+    matches = load_matches(db, LIVE_STATUSES)
+    if matches.empty:
         matches = _empty_matches()
     return CountyData(
         households, projects, matches, shown, db=db, taxonomy=taxonomy, book=book

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import sys
 import warnings
 
 import pandas as pd
@@ -32,6 +33,8 @@ __all__ = [
     "cmd_import",
     "load_households",
     "load_match_book",
+    "load_matches",
+    "load_pledges",
     "load_projects",
     "save_match_result",
 ]
@@ -92,6 +95,57 @@ def load_projects(db_url: str | None = None) -> pd.DataFrame:
     return df.drop(columns=[c for c in df.columns if c not in known or c == "version"])
 
 
+def load_matches(
+    db_url: str | None = None, states: tuple[str, ...] | None = None
+) -> pd.DataFrame:
+    """The store's matches as a matches table (``household_id``,
+    ``project_id``, ``amount``, ``score`` as float, ``explanation``,
+    ``status``, and the store's other columns), in id order.
+
+    Parameters
+    ----------
+    db_url : str, optional
+    states : tuple of str, optional
+        The states to keep; default the live ones, proposed and held
+        (``("proposed", *HELD_STATES)``).
+    """
+    states = ("proposed", *HELD_STATES) if states is None else states
+    with open_store(db_url) as store:
+        df = view(store, "matches", Role.administrator())
+    df = df[df["status"].isin(states)].reset_index(drop=True)
+    for col in ("amount", "score"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    text = df["explanation"] if "explanation" in df else pd.Series("", df.index)
+    df["explanation"] = text.fillna("").astype("str")
+    return df
+
+
+def load_pledges(db_url: str | None = None) -> tuple[pd.DataFrame, int]:
+    """The store's pledges to households, as crowdfunding takes them.
+
+    Returns
+    -------
+    pledges : DataFrame
+        Columns :data:`zfb.matching.crowdfunding.PLEDGE_COLUMNS`
+        (``pledge_id``, ``donor`` (the funder's name), ``household_id``,
+        ``amount``, ``pledged_on``), the pledges whose status is
+        ``pledged``, in id order.
+    to_projects : int
+        Pledges to a project rather than a household, which crowdfunding
+        does not read.
+    """
+    from ..matching.crowdfunding import PLEDGE_COLUMNS
+
+    with open_store(db_url) as store:
+        df = view(store, "pledges", Role.administrator())
+    live = df[df["status"] == "pledged"]
+    to_household = live["household_id"].notna()
+    table = live[to_household].rename(columns={"funder": "donor"})[PLEDGE_COLUMNS]
+    # as read from a pledges file: every cell as text
+    table = table.astype("str").replace({"None": "", "nan": "", "NaT": ""})
+    return table.reset_index(drop=True), int((~to_household).sum())
+
+
 def load_match_book(db_url: str | None = None) -> MatchBook:
     """The store's held and declined matches, with their histories, for a new
     match run (:meth:`zfb.matching.states.MatchBook.open_tables`)."""
@@ -147,7 +201,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 actor=actor,
             )
         for w in caught:
-            print(f"warning: {w.message}")
+            print(f"zfb export: warning: {w.message}", file=sys.stderr)
         print(f"wrote {path}")
     return 0
 
