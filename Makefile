@@ -12,7 +12,8 @@ OUT    ?= out/demo
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -U pip
-	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[test]"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt \
+	    --config-settings editable_mode=compat -e ".[test]"
 	touch $(STAMP)
 
 env: $(STAMP)
