@@ -218,3 +218,75 @@ def test_zfb_match_stopped_by_sigterm_leaves_one_whole_run(tmp_path):
         manifest = _check_consistent(out)
         assert child.returncode == 0 or manifest["run"] == run
         run = manifest["run"]
+
+
+def test_runs_into_one_folder_at_once_leave_one_whole_set(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    out = tmp_path / "out"
+    names = [("matches.csv", "edges.csv"), ("matches.csv", "progress.csv")]
+    with ThreadPoolExecutor(4) as pool:
+        list(
+            pool.map(
+                lambda k: write_run(_tables(f"r{k}", names[k % 2]), out), range(12)
+            )
+        )
+    manifest = _check_consistent(out)
+    tags = {pd.read_csv(out / n)["household_id"][0] for n in manifest["files"]}
+    assert len(tags) == 1  # every file of the same run
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*manifest["files"], MANIFEST]
+    )
+
+
+_KILLED_MID_SWAP = """
+import os, signal, sys
+import pandas as pd
+import zfb.output as output
+
+real = output.os.replace
+moves = []
+
+def replace(src, dst):
+    moves.append(dst)
+    if sys.argv[2] != "after" and len(moves) == int(sys.argv[2]):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(src, dst)
+
+def rmtree(path, ignore_errors=False):  # the kill comes after the swap
+    os.kill(os.getpid(), signal.SIGKILL)
+
+output.os.replace = replace
+if sys.argv[2] == "after":
+    output.shutil.rmtree = rmtree
+tables = {n: pd.DataFrame({"household_id": ["new"]})
+          for n in ("matches.csv", "edges.csv")}
+output.write_run(tables, sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("kill_at", ["1", "3", "5", "6", "after"])
+def test_a_run_killed_in_the_middle_of_its_swap_is_undone(tmp_path, kill_at):
+    # moves 1-3 set the previous files aside, 4-6 move the new ones in (the
+    # manifest last); whatever the kill interrupted, the next run finds one
+    # whole set: the previous one, or the killed run's when it was complete
+    out = tmp_path / "out"
+    write_run(_tables("old", ("matches.csv", "unmatched.csv")), out)
+    child = subprocess.run([sys.executable, "-c", _KILLED_MID_SWAP, str(out), kill_at])
+    assert child.returncode == -signal.SIGKILL
+    assert list(out.glob(".zfb-run-*"))  # left behind by the kill
+    from zfb.output import _locked, _recover_abandoned
+
+    with _locked(out):
+        _recover_abandoned(out)
+    manifest = _check_consistent(out)
+    tags = {pd.read_csv(out / n)["household_id"][0] for n in manifest["files"]}
+    if kill_at != "after":
+        assert set(manifest["files"]) == {"matches.csv", "unmatched.csv"}
+        assert tags == {"old-0"}
+    else:  # killed after its manifest went in: the new set is whole
+        assert set(manifest["files"]) == {"matches.csv", "edges.csv"}
+        assert tags == {"new"}
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*manifest["files"], MANIFEST]
+    )

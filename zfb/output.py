@@ -17,8 +17,9 @@ a later single-mode one. :func:`write_run` therefore
    file's digest.
 
 Other files in the folder are left alone. A run killed outright (SIGKILL)
-leaves at most its hidden staging folder, which the next run in the folder
-removes.
+leaves at most its hidden staging folder; the next run in the folder removes
+it, and if the kill came in the middle of the swap, first puts the previous
+run's files back.
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ logger = logging.getLogger(__name__)
 #: Name of the manifest a run writes beside its tables.
 MANIFEST = "run.json"
 _STAGING = ".zfb-run-"
-_LOCK = ".zfb-lock"
 
 
 def file_digest(path: str | PathLike) -> str:
@@ -108,19 +108,20 @@ def write_run(
     Notes
     -----
     The files are swapped in by renames within one folder, under an
-    exclusive lock (``fcntl.flock`` on ``.zfb-lock``) where the system has
-    one, so that two runs into one folder leave the set of one of them.
+    exclusive lock on the folder (``fcntl.flock``) where the system has one,
+    so that two runs into one folder leave the set of one of them.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: exists and is not a folder")
     for name in tables:
-        if Path(name).name != name or name in (MANIFEST, _LOCK):
+        if Path(name).name != name or name == MANIFEST:
             raise ValueError(f"not a plain table file name: {name!r}")
         if (out / name).is_dir():
             raise InputError(f"--out {out}: {name} is a folder; remove or rename it")
     out.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned(out)
+    with _locked(out):
+        _recover_abandoned(out)
     staging = out / f"{_STAGING}{os.getpid()}-{secrets.token_hex(4)}"
     staging.mkdir()
     try:
@@ -184,29 +185,51 @@ def _swap(staging: Path, out: Path, names: list[str]) -> None:
 
 @contextlib.contextmanager
 def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on the folder itself (no lock file is left)."""
     try:
         import fcntl
     except ImportError:  # no flock on this system: renames only
         yield
         return
-    with open(folder / _LOCK, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
-def _remove_abandoned(folder: Path) -> None:
-    """Remove staging folders whose process has ended (killed outright)."""
-    for path in folder.glob(f"{_STAGING}*"):
+def _recover_abandoned(folder: Path) -> None:
+    """Undo what runs killed outright (SIGKILL) left; call under the lock.
+
+    A staging folder whose process has ended is removed. If that run was
+    killed while swapping its files in (its ``run.json`` is still staged,
+    since it goes in last), the files it had moved in are removed and the
+    previous run's files, set aside in its ``.old`` folder, are put back.
+    """
+    for path in sorted(folder.glob(f"{_STAGING}*")):
         try:
             pid = int(path.name[len(_STAGING) :].split("-")[0])
         except ValueError:
             continue
-        if pid != os.getpid() and not _alive(pid) and path.is_dir():
-            logger.info("removing %s, left by an interrupted run", path.name)
-            shutil.rmtree(path, ignore_errors=True)
+        if pid == os.getpid() or _alive(pid) or not path.is_dir():
+            continue
+        staged = read_manifest(path)
+        old = path / ".old"
+        if staged is not None and old.is_dir():
+            for name in staged["files"]:
+                if Path(name).name == name and not (path / name).exists():
+                    with contextlib.suppress(OSError):
+                        (folder / name).unlink()  # moved in before the kill
+            for kept in old.iterdir():
+                os.replace(kept, folder / kept.name)
+            logger.warning(
+                "%s: a run was killed while writing its files; the previous "
+                "run's files are back",
+                folder,
+            )
+        logger.info("removing %s, left by an interrupted run", path.name)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:
