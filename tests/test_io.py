@@ -751,3 +751,32 @@ def test_a_title_over_two_columns_is_read_as_the_header(tmp_path):
     path.write_text("only a title\na,b\n1,2\n", encoding="utf-8")
     with pytest.raises(ValidationError, match="past the header"):
         read_table(path)
+
+
+def test_replacing_gives_each_writer_its_own_temporary_file(tmp_path):
+    # the report used one fixed temporary name: two writers could mix
+    from concurrent.futures import ThreadPoolExecutor
+
+    from zfb.io import replacing
+
+    target = tmp_path / "report.html"
+    target.write_text("before")
+
+    def write(k):
+        with replacing(target) as tmp:
+            assert tmp.parent == tmp_path and tmp != target
+            tmp.write_text(f"<html>{k}" * 20_000 + "</html>")
+        return tmp
+
+    with ThreadPoolExecutor(4) as pool:
+        temps = list(pool.map(write, range(8)))
+    assert len(set(temps)) == 8
+    text = target.read_text()
+    k = text[6 : text.index("<", 1)]
+    assert text == f"<html>{k}" * 20_000 + "</html>"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+    with pytest.raises(RuntimeError), replacing(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("the writer failed")
+    assert target.read_text() == text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]

@@ -10,6 +10,7 @@ turned into keyed pseudonyms and names and phone numbers dropped.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as _dt
 import io
@@ -19,7 +20,7 @@ import re
 import tempfile
 import unicodedata
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Literal
@@ -1761,24 +1762,38 @@ def write_table(df: pd.DataFrame, path: str | PathLike) -> Path:
         The path written.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent
-    )
-    os.close(fd)
     df = _spreadsheet_safe(df) if isinstance(df, pd.DataFrame) else df
-    try:
+    with replacing(path) as tmp:
         if path.suffix.lower() == ".xlsx":
             df.to_excel(tmp, index=False, engine="openpyxl")
         elif isinstance(df, pd.DataFrame) and len(df) >= _ARROW_ROWS:
             _write_csv_arrow(df, tmp)
         else:
             df.to_csv(tmp, index=False, encoding="utf-8")
+    return path
+
+
+@contextlib.contextmanager
+def replacing(path: str | PathLike) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; on success it replaces
+    ``path`` (so a reader never sees half a file, and two writers each write
+    their own), on failure it is removed and ``path`` is left as it was.
+
+    The folder is made if missing; the file gets the permissions the umask
+    gives, not the private ones of a temporary file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent
+    )
+    os.close(fd)
+    try:
+        yield Path(tmp)
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; use the umask
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path

@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 from . import analysis as an
 from . import plot
 from .errors import ZfbError, ZfbWarning
+from .io import replacing
 from .taxonomy import Taxonomy, load_taxonomy
 
 __all__ = ["render_report", "write_report"]
@@ -826,12 +827,7 @@ def write_report(
         registry=registry,
     )
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
+    with replacing(out) as tmp:  # readers never see half a report
         tmp.write_text(html, encoding="utf-8")
-        tmp.replace(out)  # readers never see half a report
-    finally:
-        tmp.unlink(missing_ok=True)
     logger.info("report written to %s", out)
     return out
