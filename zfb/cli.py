@@ -119,9 +119,10 @@ def cmd_validate(args) -> int:
     )
     if kind == "households":
         people = int(table["size"].sum())
+        n = table["township"].nunique()
         print(
             f"{args.file}: OK, {len(table)} households ({people} people) in "
-            f"{table['township'].nunique()} townships"
+            f"{n} {'township' if n == 1 else 'townships'}"
         )
     else:
         print(
@@ -193,6 +194,13 @@ def _gap(text: str) -> float:
     value = float(text)
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, not {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {text}")
     return value
 
 
@@ -534,8 +542,20 @@ def build_parser() -> argparse.ArgumentParser:
         "shares calibrated to published figures; see docs/synthetic-county.md) and "
         "write households.csv and projects.csv.",
     )
-    p.add_argument("--households", type=int, default=45972, metavar="N")
-    p.add_argument("--projects", type=int, default=None, metavar="N")
+    p.add_argument(
+        "--households",
+        type=_positive_int,
+        default=45972,
+        metavar="N",
+        help="households (default 45,972, the model county's)",
+    )
+    p.add_argument(
+        "--projects",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="projects (default one for about 90 households)",
+    )
     p.add_argument("--seed", type=_non_negative_int, default=0)
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=cmd_generate)

@@ -252,9 +252,20 @@ class FairnessReport:
                     f"{by} floor: {short0} of {n} groups below target before, "
                     f"{short1} after; Gini of funded share {g0:.3f} -> {g1:.3f}"
                 )
+            elif np.isnan(g1):
+                parts.append(f"no {by} had a need a project could fund")
             else:
-                parts.append(f"Gini of funded share across {n} {by}s {g1:.3f}")
+                with_need = int((rows["need"] > 0).sum())
+                parts.append(
+                    f"Gini of funded share across {_count(with_need, by)} with "
+                    f"a need a project could fund {g1:.3f}"
+                )
         return "; ".join(parts)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 township``, ``2 townships``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _table(spec_like, before_by, after_by) -> FairnessReport:
