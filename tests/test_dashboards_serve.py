@@ -188,3 +188,7 @@ def test_a_relative_store_path_is_the_users_and_must_exist(tmp_path, monkeypatch
     assert url == f"sqlite:///{tmp_path / 'county.sqlite'}" == shown
     url, shown = _store_url("postgresql://zfb:s3cret@127.0.0.1:5432/county")
     assert "s3cret" in url and "s3cret" not in shown
+
+
+def test_kernels_talk_to_voila_over_private_sockets():
+    assert "--KernelManager.transport=ipc" in voila_command("nb", port=8123)

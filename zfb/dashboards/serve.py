@@ -159,6 +159,9 @@ def voila_command(
         "--VoilaConfiguration.allow_theme_override=NO",
         f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE}",
         "--MappingKernelManager.cull_interval=60",
+        # kernels talk to Voila over sockets in a private folder, not over TCP
+        # ports of 127.0.0.1 that every user of the machine can reach
+        "--KernelManager.transport=ipc",
     ]
     if preheat:
         cmd += ["--preheat_kernel=True", "--pool_size=1"]
