@@ -259,7 +259,7 @@ def cmd_match(args) -> int:
         options=options,
     )
     about = {
-        "command": "match",
+        "command": args.command,  # match, or demo
         "mode": args.mode,
         "inputs": _inputs(
             args, "households", "projects", "mapping", "projects_mapping",

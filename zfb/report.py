@@ -533,6 +533,10 @@ def _causes(households: pd.DataFrame, tax: Taxonomy) -> str:
             top=_SECONDARY_CHART_TOP,
         )
     )
+    body.append(
+        '<p class="note">下表列出全部细分原因。'
+        '<span class="en">The table lists every secondary cause.</span></p>'
+    )
     body.append(_table(sec, "shares-secondary"))
 
     # registry options
