@@ -780,3 +780,16 @@ def test_replacing_gives_each_writer_its_own_temporary_file(tmp_path):
         raise RuntimeError("the writer failed")
     assert target.read_text() == text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+
+
+def test_a_line_break_in_a_cell_separates_causes(tmp_path):
+    # Alt+Enter in an Excel cell: two causes on two lines of one cell
+    path = tmp_path / "households.csv"
+    path.write_text(
+        "household_id,township,size,income_per_capita,causes\n"
+        'H1,泼机镇,3,2000,"因病\n因学"\n',
+        encoding="utf-8",
+    )
+    causes = read_households(path)["causes"].iloc[0].split(";")
+    assert len(causes) == 2 and causes[0].startswith("ILL")
+    assert causes[1].startswith("EDU")

@@ -53,9 +53,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Characters that separate several causes, tags or townships in one cell.
-SEPARATORS = ";；、,，|"
-_SPLIT = re.compile(r"\s*[;；、,，|]\s*")
+#: Characters that separate several causes, tags or townships in one cell (a
+#: line break too: Alt+Enter in an Excel cell).
+SEPARATORS = ";；、,，|\n"
+_SPLIT = re.compile(r"\s*[;；、,，|\r\n]\s*")
 _MODES = {
     "single": "single",
     "单户": "single",
