@@ -5,8 +5,7 @@ match them optimally, and analyse the household data for the reports a county
 can act on.
 """
 
-import importlib
-
+from ._lazy import lazy_names
 from .errors import (
     ConfigError,
     InfeasibleError,
@@ -50,17 +49,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'zfb' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
 
 
 __version__ = "0.1.0"

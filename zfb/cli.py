@@ -579,7 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     from .dashboards.serve import add_commands as add_serve_command
-    from .store.commands import add_commands
+    from .store.cli import add_commands
 
     add_commands(sub)
     add_serve_command(sub)

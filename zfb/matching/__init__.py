@@ -8,7 +8,7 @@ a light submodule such as :mod:`zfb.matching.states` (the store does) does
 not import the solvers, scipy and networkx.
 """
 
-import importlib
+from .._lazy import lazy_names
 
 #: Public names and the submodules that define them.
 _LAZY = {
@@ -28,14 +28,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'zfb.matching' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())

@@ -17,21 +17,41 @@ Examples
 >>> view(store, "households", Role.funder_of()).head()  # doctest: +SKIP
 """
 
-from .engine import Store, open_store, resolve_url
-from .errors import AccessError, ConflictError, StoreError
-from .export import PersonalDataWarning, export_table
-from .imports import ImportSummary, import_file, import_households, import_projects
-from .records import (
-    accept_match,
-    add_pledge,
-    match_book,
-    save_matches,
-    set_match_status,
-    update_household,
-    update_need,
-)
-from .research import ResearchExport, deidentify, research_export
-from .roles import ROLES, TABLES, Role, view
+from .._lazy import lazy_names
+
+#: Public names and the modules that define them, loaded on first use, so
+#: that the ``zfb`` command's parser (:mod:`zfb.store.cli`) and the names of
+#: :mod:`zfb.store.names` do not import SQLAlchemy.
+_LAZY = {
+    "Store": ".engine",
+    "open_store": ".engine",
+    "resolve_url": ".engine",
+    "AccessError": ".errors",
+    "ConflictError": ".errors",
+    "StoreError": ".errors",
+    "PersonalDataWarning": ".export",
+    "export_table": ".export",
+    "ImportSummary": ".imports",
+    "import_file": ".imports",
+    "import_households": ".imports",
+    "import_projects": ".imports",
+    "accept_match": ".records",
+    "add_pledge": ".records",
+    "match_book": ".records",
+    "save_matches": ".records",
+    "set_match_status": ".records",
+    "update_household": ".records",
+    "update_need": ".records",
+    "ResearchExport": ".research",
+    "deidentify": ".research",
+    "research_export": ".research",
+    "ROLES": ".names",
+    "TABLES": ".names",
+    "Role": ".roles",
+    "view": ".roles",
+}
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
 
 __all__ = [
     "ROLES",

@@ -21,6 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 
 from .errors import ConflictError, StoreError
+from .names import ENV_URL
 
 __all__ = [
     "DEFAULT_FILE",
@@ -34,8 +35,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Environment variable holding the store's URL.
-ENV_URL = "ZFB_DATABASE_URL"
 #: File of the default SQLite store, in the current folder.
 DEFAULT_FILE = "zfb.sqlite"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

@@ -28,6 +28,7 @@ from ..taxonomy import Taxonomy, load_taxonomy, normalize_label
 from . import audit
 from .engine import Store
 from .models import funders, households, pledges, projects
+from .names import KINDS
 from .records import (
     _chunks,
     _same,
@@ -55,7 +56,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: What a file may hold.
-KINDS: tuple[str, ...] = ("households", "projects", "pledges")
 
 _PLEDGE_HEADERS = {
     "pledge_id": ("pledge_id", "pledge id", "认捐编号", "认捐id", "捐赠编号"),

@@ -54,25 +54,10 @@ from .models import (
     pledges,
     projects,
 )
+from .names import ROLES, TABLES
 
 __all__ = ["ROLES", "TABLES", "Role", "analyst_pseudonym", "view"]
 
-#: The roles, from the least to the most trusted.
-ROLES: tuple[str, ...] = ("funder", "analyst", "cadre", "administrator")
-#: The tables a view can be asked for.
-TABLES: tuple[str, ...] = (
-    "households",
-    "household_causes",
-    "causes",
-    "needs",
-    "members",
-    "funders",
-    "projects",
-    "matches",
-    "match_history",
-    "pledges",
-    "audit_log",
-)
 _FREE_TEXT = ("help_plan", "notes")
 _KEY_HEX = 16
 
