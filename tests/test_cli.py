@@ -496,7 +496,9 @@ def test_ctrl_c_stops_a_long_solve_promptly(sample, tmp_path):
         pytest.skip("the solve ended before the signal; nothing to interrupt")
     assert child.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
-    assert waited < 3, f"Ctrl-C took {waited:.1f} s"
+    # HiGHS checks often, though not inside its heuristics' own programs; the
+    # exact solve of the sample takes 10 to 20 s, which Ctrl-C used to wait for
+    assert waited < 8, f"Ctrl-C took {waited:.1f} s"
     assert not (out / "matches.csv").exists()
     assert not list(out.glob(".zfb-run-*")) if out.exists() else True
 

@@ -211,6 +211,11 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+#: Options of run_mode that run.json leaves out: files (recorded among the
+#: inputs), the progress bar, and the excluded pairs (counted instead).
+_NOT_RECORDED = ("progress", "pledges_file", "funds_file", "criteria_file", "exclude")
+
+
 def cmd_match(args) -> int:
     """Match households to projects in one mode and write the result tables."""
     from .matching.modes import options_from_args, run_mode
@@ -227,7 +232,8 @@ def cmd_match(args) -> int:
     t_read = time.perf_counter() - t0
     _check_out_dir(Path(args.out))
     options = options_from_args(args)
-    if _from_store(args) and args.households is None and args.mode == "single":
+    from_store = _from_store(args) and args.households is None
+    if from_store and args.mode == "single":
         # what the store already holds stays as it is
         from .store.commands import load_match_book
 
@@ -268,8 +274,7 @@ def cmd_match(args) -> int:
         "options": {
             k: v
             for k, v in options.items()
-            if k not in ("progress", "pledges_file", "funds_file", "criteria_file")
-            and k != "exclude"
+            if k not in _NOT_RECORDED
         },
         "excluded_pairs": len(options.get("exclude") or ()),
         "total_score": result.total_score,
@@ -281,7 +286,7 @@ def cmd_match(args) -> int:
         ),
     }  # fmt: skip
     paths = _write_tables(result.tables, Path(args.out), about)
-    if _from_store(args) and args.households is None and args.mode == "single":
+    if from_store and args.mode == "single":
         from .store.commands import save_match_result
 
         saved = save_match_result(args.db, result.tables["matches.csv"])

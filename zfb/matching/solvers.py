@@ -335,8 +335,7 @@ def _pass_on_signal() -> bool:
 
 @contextlib.contextmanager
 def _signals():
-    """Let Ctrl-C (SIGINT) and SIGTERM stop a solve within a fraction of a
-    second.
+    """Let Ctrl-C (SIGINT) and SIGTERM stop a solve within seconds.
 
     While HiGHS runs, Python cannot run a signal's handler, so a Ctrl-C
     waited for the end of the integer program. Here a signal is only noted;
@@ -344,9 +343,11 @@ def _signals():
     control is back in Python the handler that was in place runs
     (``KeyboardInterrupt`` for Ctrl-C, the command line's own for SIGTERM,
     or the system's default action). A handler that returns lets the solve
-    go on, with the interrupted run counted as cut short. Outside the main
-    thread, where handlers cannot be set, and for an ignored signal, nothing
-    changes.
+    go on, with the interrupted run counted as cut short. HiGHS checks at
+    every simplex iteration and node, usually within a fraction of a second,
+    but not inside the small programs its heuristics solve, which can take
+    a few seconds. Outside the main thread, where handlers cannot be set,
+    and for an ignored signal, nothing changes.
     """
     if threading.current_thread() is not threading.main_thread() or _HANDLERS:
         yield
